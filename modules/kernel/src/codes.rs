@@ -1,0 +1,152 @@
+//! The catalogue of problem codes and per-field codes. `/api/docs/problems` is rendered
+//! from these lists, so a code cannot exist without its documentation.
+
+macro_rules! problem_codes {
+    ($($variant:ident = ($code:literal, $status:literal, $title:literal, $desc:literal),)*) => {
+        /// The stable, machine-readable `code` of a problem response.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum ProblemCode { $($variant,)* }
+
+        impl ProblemCode {
+            pub const ALL: &'static [ProblemCode] = &[$(ProblemCode::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(ProblemCode::$variant => $code,)* }
+            }
+
+            pub fn status(self) -> u16 {
+                match self { $(ProblemCode::$variant => $status,)* }
+            }
+
+            pub fn title(self) -> &'static str {
+                match self { $(ProblemCode::$variant => $title,)* }
+            }
+
+            /// What it means and what a client should do about it.
+            pub fn description(self) -> &'static str {
+                match self { $(ProblemCode::$variant => $desc,)* }
+            }
+        }
+    };
+}
+
+problem_codes! {
+    BadRequest = ("bad_request", 400, "Bad request",
+        "The request is malformed in a way no more specific code describes. Fix the request; retrying it unchanged will fail again."),
+    InvalidJson = ("invalid_json", 400, "Invalid JSON",
+        "The body is not valid JSON or does not have the expected shape. `detail` says where parsing failed."),
+    InvalidFilter = ("invalid_filter", 400, "Invalid filter",
+        "The `filter` query parameter could not be parsed or names an unknown field. `detail` gives the byte position of the problem."),
+    InvalidQuery = ("invalid_query", 400, "Invalid query parameter",
+        "A query or path parameter is missing, malformed or out of range. `detail` names the parameter."),
+    Unauthenticated = ("unauthenticated", 401, "Authentication required",
+        "No valid credentials were presented: the bearer token is missing, malformed, expired or revoked. The response carries `WWW-Authenticate: Bearer`. Log in again or use another token."),
+    Forbidden = ("forbidden", 403, "Forbidden",
+        "The caller is authenticated but not allowed to do this (missing role, scope or admin rights)."),
+    NotFound = ("not_found", 404, "Not found",
+        "No resource exists at this path, or the caller may not see it. Hearth answers 404 rather than 403 for records the caller may not view, so ids do not leak."),
+    MethodNotAllowed = ("method_not_allowed", 405, "Method not allowed",
+        "The path exists but does not accept this HTTP method."),
+    Conflict = ("conflict", 409, "Conflict",
+        "The request conflicts with the current state of the resource."),
+    UniqueViolation = ("unique_violation", 409, "Unique constraint violated",
+        "Another record already has this value in a field declared `unique`. `errors` names the field."),
+    SchemaConflict = ("schema_conflict", 409, "Schema change conflicts with existing data",
+        "The collection change would violate existing rows (for example a new required field without a default). Nothing was changed; `detail` names the field and how many rows violate it."),
+    PreconditionFailed = ("precondition_failed", 412, "Precondition failed",
+        "`If-Match` did not match the current `ETag`: someone else changed the record. Fetch it again and retry."),
+    PayloadTooLarge = ("payload_too_large", 413, "Payload too large",
+        "The request body is larger than the server's limit (1 MiB by default, `body_limit` in the configuration)."),
+    UnsupportedMediaType = ("unsupported_media_type", 415, "Unsupported media type",
+        "The `Content-Type` of the body is missing or not one this endpoint accepts (usually `application/json`)."),
+    ValidationFailed = ("validation_failed", 422, "Validation failed",
+        "The body is well-formed but some fields are invalid. `errors` lists every invalid field with a per-field code (see below)."),
+    RateLimited = ("rate_limited", 429, "Too many requests",
+        "The caller exceeded its rate limit. Wait for the number of seconds in `Retry-After` before retrying."),
+    Internal = ("internal", 500, "Internal server error",
+        "Something failed inside the server. The body says nothing more on purpose; quote the `request_id` to the operator, whose log has the cause."),
+    Unavailable = ("unavailable", 503, "Service unavailable",
+        "The server cannot serve this now (database busy, starting or stopping). Retry after the number of seconds in `Retry-After`."),
+    InsufficientStorage = ("insufficient_storage", 507, "Insufficient storage",
+        "The server's disk is full; nothing was written. Retry once the operator has freed space."),
+}
+
+macro_rules! field_codes {
+    ($($variant:ident = ($code:literal, $desc:literal),)*) => {
+        /// Per-field codes inside a `validation_failed` problem's `errors`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum FieldCode { $($variant,)* }
+
+        impl FieldCode {
+            pub const ALL: &'static [FieldCode] = &[$(FieldCode::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(FieldCode::$variant => $code,)* }
+            }
+
+            pub fn description(self) -> &'static str {
+                match self { $(FieldCode::$variant => $desc,)* }
+            }
+        }
+    };
+}
+
+field_codes! {
+    Required = ("required", "The field is required and was missing or null."),
+    WrongType = ("wrong_type", "The value has the wrong JSON type for the field."),
+    TooShort = ("too_short", "The text is shorter than `min_length`."),
+    TooLong = ("too_long", "The text is longer than `max_length` (or the JSON larger than `max_bytes`)."),
+    TooSmall = ("too_small", "The number is below `min`."),
+    TooLarge = ("too_large", "The number is above `max`."),
+    PatternMismatch = ("pattern_mismatch", "The text does not match the field's `pattern`."),
+    NotInEnum = ("not_in_enum", "The value is not one of the field's `values`."),
+    InvalidEmail = ("invalid_email", "The value is not an email address."),
+    InvalidUrl = ("invalid_url", "The value is not an absolute http(s) URL."),
+    InvalidDatetime = ("invalid_datetime", "The value is not an RFC 3339 date-time (or a `YYYY-MM-DD` date for date fields)."),
+    UnknownField = ("unknown_field", "The body names a field the resource does not have."),
+    ReadOnlyField = ("read_only_field", "The field is set by the server (`id`, `created_at`, `updated_at`, `version`, `owner`)."),
+    RelationNotFound = ("relation_not_found", "The relation points at a record that does not exist."),
+    Invalid = ("invalid", "The value is invalid for a reason the message explains."),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_snake_case_and_statuses_are_errors() {
+        let mut seen = HashSet::new();
+        for code in ProblemCode::ALL {
+            assert!(seen.insert(code.as_str()), "duplicate {}", code.as_str());
+            assert!(code.as_str().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+            assert!((400..600).contains(&code.status()));
+            assert!(!code.description().is_empty());
+        }
+        let fields: HashSet<_> = FieldCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(fields.len(), FieldCode::ALL.len());
+    }
+
+    #[test]
+    fn contract_codes_exist() {
+        // API.md section 3 lists these; the catalogue must carry every one.
+        let codes: HashSet<_> = ProblemCode::ALL.iter().map(|c| c.as_str()).collect();
+        for c in [
+            "bad_request", "invalid_json", "invalid_filter", "invalid_query", "unauthenticated",
+            "forbidden", "not_found", "method_not_allowed", "conflict", "unique_violation",
+            "schema_conflict", "precondition_failed", "payload_too_large",
+            "unsupported_media_type", "validation_failed", "rate_limited", "internal",
+            "unavailable",
+        ] {
+            assert!(codes.contains(c), "{c} missing");
+        }
+        let fields: HashSet<_> = FieldCode::ALL.iter().map(|c| c.as_str()).collect();
+        for c in [
+            "required", "wrong_type", "too_short", "too_long", "too_small", "too_large",
+            "pattern_mismatch", "not_in_enum", "invalid_email", "invalid_url",
+            "invalid_datetime", "unknown_field", "read_only_field", "relation_not_found",
+        ] {
+            assert!(fields.contains(c), "{c} missing");
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The shared vocabulary of Hearth. Every module speaks these types; none of them
+//! knows about SQL, HTTP routing or configuration.
+
+pub mod clock;
+pub mod codes;
+pub mod ids;
+pub mod openapi_doc;
+pub mod principal;
+pub mod problem;
+pub mod request_id;
+
+pub use codes::{FieldCode, ProblemCode};
+pub use openapi_doc::{ApiDocument, DocFragment};
+pub use principal::{Principal, Scope};
+pub use problem::{FieldError, Problem};
+pub use request_id::RequestId;

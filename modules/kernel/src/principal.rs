@@ -1,0 +1,78 @@
+//! Who is calling. The auth module builds a `Principal`; other modules decide what it may do.
+
+use std::collections::BTreeSet;
+
+/// What a token allows, independent of the user's own rights.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    /// GET and HEAD.
+    Read,
+    /// Mutations on records.
+    Write,
+    /// System APIs (only effective for admins).
+    Admin,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 3] = [Scope::Read, Scope::Write, Scope::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Write => "write",
+            Scope::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|scope| scope.as_str() == s)
+    }
+}
+
+/// An authenticated caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: String,
+    pub email: String,
+    pub is_admin: bool,
+    pub roles: BTreeSet<String>,
+    pub scopes: BTreeSet<Scope>,
+}
+
+impl Principal {
+    pub fn has_scope(&self, scope: Scope) -> bool {
+        self.scopes.contains(&scope)
+    }
+
+    /// Admin rights need both the user flag and a token that carries the admin scope.
+    pub fn acts_as_admin(&self) -> bool {
+        self.is_admin && self.has_scope(Scope::Admin)
+    }
+
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.contains(role)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_needs_flag_and_scope() {
+        let mut p = Principal {
+            user_id: "u".into(),
+            email: "a@b.c".into(),
+            is_admin: true,
+            roles: BTreeSet::new(),
+            scopes: [Scope::Read].into(),
+        };
+        assert!(!p.acts_as_admin());
+        p.scopes.insert(Scope::Admin);
+        assert!(p.acts_as_admin());
+        p.is_admin = false;
+        assert!(!p.acts_as_admin());
+        assert_eq!(Scope::parse("write"), Some(Scope::Write));
+        assert_eq!(Scope::parse("root"), None);
+    }
+}
