@@ -1,1 +1,40 @@
-fn main(){}
+use clap::Parser;
+use hearth::cli::{Cli, Command};
+use hearth::{commands, config, logging};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // clap prints usage errors itself and exits with status 2.
+    let cli = Cli::parse();
+    let flags = cli.settings.flags();
+    let mut config = match config::load(&flags) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("hearth: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // One-shot commands report on stdout; their logs stay quiet unless asked for.
+    let log_asked = flags.values.contains_key("log") || std::env::var_os("HEARTH_LOG").is_some();
+    if !matches!(cli.command, Command::Serve) && !log_asked {
+        config.log = "warn".into();
+    }
+    logging::init(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("hearth: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(commands::run(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hearth: {}", e.message());
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -24,7 +24,11 @@ pub fn format(t: OffsetDateTime) -> String {
         Some(dot) => {
             let frac_end = s.len() - 1; // before the trailing 'Z'
             let digits = frac_end - dot - 1;
-            format!("{}{}Z", &s[..frac_end], "0".repeat(3usize.saturating_sub(digits)))
+            format!(
+                "{}{}Z",
+                &s[..frac_end],
+                "0".repeat(3usize.saturating_sub(digits))
+            )
         }
         None => format!("{}.000Z", &s[..s.len() - 1]),
     }
@@ -37,7 +41,10 @@ mod tests {
 
     #[test]
     fn fixed_width_millis() {
-        assert_eq!(format(datetime!(2026-11-24 16:20:01 UTC)), "2026-11-24T16:20:01.000Z");
+        assert_eq!(
+            format(datetime!(2026-11-24 16:20:01 UTC)),
+            "2026-11-24T16:20:01.000Z"
+        );
         assert_eq!(
             format(datetime!(2026-11-24 16:20:01.1 UTC)),
             "2026-11-24T16:20:01.100Z"

@@ -119,7 +119,10 @@ mod tests {
         let mut seen = HashSet::new();
         for code in ProblemCode::ALL {
             assert!(seen.insert(code.as_str()), "duplicate {}", code.as_str());
-            assert!(code.as_str().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+            assert!(code
+                .as_str()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_'));
             assert!((400..600).contains(&code.status()));
             assert!(!code.description().is_empty());
         }
@@ -132,19 +135,43 @@ mod tests {
         // API.md section 3 lists these; the catalogue must carry every one.
         let codes: HashSet<_> = ProblemCode::ALL.iter().map(|c| c.as_str()).collect();
         for c in [
-            "bad_request", "invalid_json", "invalid_filter", "invalid_query", "unauthenticated",
-            "forbidden", "not_found", "method_not_allowed", "conflict", "unique_violation",
-            "schema_conflict", "precondition_failed", "payload_too_large",
-            "unsupported_media_type", "validation_failed", "rate_limited", "internal",
+            "bad_request",
+            "invalid_json",
+            "invalid_filter",
+            "invalid_query",
+            "unauthenticated",
+            "forbidden",
+            "not_found",
+            "method_not_allowed",
+            "conflict",
+            "unique_violation",
+            "schema_conflict",
+            "precondition_failed",
+            "payload_too_large",
+            "unsupported_media_type",
+            "validation_failed",
+            "rate_limited",
+            "internal",
             "unavailable",
         ] {
             assert!(codes.contains(c), "{c} missing");
         }
         let fields: HashSet<_> = FieldCode::ALL.iter().map(|c| c.as_str()).collect();
         for c in [
-            "required", "wrong_type", "too_short", "too_long", "too_small", "too_large",
-            "pattern_mismatch", "not_in_enum", "invalid_email", "invalid_url",
-            "invalid_datetime", "unknown_field", "read_only_field", "relation_not_found",
+            "required",
+            "wrong_type",
+            "too_short",
+            "too_long",
+            "too_small",
+            "too_large",
+            "pattern_mismatch",
+            "not_in_enum",
+            "invalid_email",
+            "invalid_url",
+            "invalid_datetime",
+            "unknown_field",
+            "read_only_field",
+            "relation_not_found",
         ] {
             assert!(fields.contains(c), "{c} missing");
         }

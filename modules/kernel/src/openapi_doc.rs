@@ -75,7 +75,9 @@ fn render(base: &Value, fragments: &BTreeMap<String, DocFragment>) -> Arc<[u8]> 
         }
         let schemas = object_at(&mut doc, &["components", "schemas"]);
         for (name, schema) in &fragment.schemas {
-            schemas.entry(name.clone()).or_insert_with(|| schema.clone());
+            schemas
+                .entry(name.clone())
+                .or_insert_with(|| schema.clone());
         }
     }
     serde_json::to_vec(&doc).unwrap_or_default().into()
@@ -106,10 +108,12 @@ mod tests {
 
     #[test]
     fn fragments_merge_and_unmerge() {
-        let doc = ApiDocument::new(json!({"openapi": "3.0.0", "paths": {"/auth/login": {"post": {}}}}));
+        let doc =
+            ApiDocument::new(json!({"openapi": "3.0.0", "paths": {"/auth/login": {"post": {}}}}));
         let mut f = DocFragment::default();
         f.paths.insert("/posts".into(), json!({"get": {}}));
-        f.paths.insert("/auth/login".into(), json!({"get": "hijack"}));
+        f.paths
+            .insert("/auth/login".into(), json!({"get": "hijack"}));
         f.schemas.insert("Post".into(), json!({"type": "object"}));
         doc.set_fragment("collection:posts", f);
         let v = doc.value();

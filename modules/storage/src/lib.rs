@@ -1,0 +1,32 @@
+//! Hearth's storage: one SQLite file in WAL mode, written only by a dedicated writer
+//! thread that commits queued jobs together (group commit), read through a pool of
+//! query-only connections, versioned by embedded migrations, and copied online by
+//! `VACUUM INTO`.
+//!
+//! ```text
+//! Db::open(config, MIGRATIONS)?      // file, pragmas, migrations, readers, writer
+//! db.write(|c| c.execute(..)).await  // on the writer thread, inside a shared transaction
+//! db.read(|c| c.query_row(..)).await // on a blocking thread with a pooled reader
+//! db.close().await                   // drain, checkpoint, close
+//! ```
+
+mod backup;
+mod config;
+mod connection;
+mod db;
+mod error;
+mod group_commit;
+mod migrations;
+mod readers;
+mod writer;
+
+pub use backup::backup_file;
+pub use config::{ParseSynchronousError, StorageConfig, Synchronous};
+pub use db::{migrate_file, Db};
+pub use error::{ConstraintKind, StorageError};
+pub use migrations::Migration;
+pub use readers::Readers;
+pub use writer::{Writer, WriterStats};
+
+/// The rusqlite the closures receive, so modules use exactly this version.
+pub use rusqlite;

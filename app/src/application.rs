@@ -1,0 +1,115 @@
+//! `Application::build(config)` constructs the whole server; `main` and the tests both
+//! start it this way, so tests run exactly what users run.
+
+use crate::config::{Config, ConfigError};
+use crate::migrations::MIGRATIONS;
+use crate::routes::{self, Services};
+use crate::server::{self, ServerOptions};
+use auth::{AuthConfig, AuthService};
+use poem::endpoint::BoxEndpoint;
+use poem::Response;
+use std::future::Future;
+use std::net::SocketAddr;
+use storage::{Db, StorageConfig, StorageError};
+use tokio::net::TcpListener;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Storage(#[from] StorageError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+pub struct Application {
+    listener: TcpListener,
+    endpoint: BoxEndpoint<'static, Response>,
+    db: Db,
+    auth: AuthService,
+    config: Config,
+}
+
+/// Opens (and migrates) the database the configuration points at.
+pub async fn open_database(config: &Config) -> Result<Db, StartError> {
+    config.ensure_data_dir_writable()?;
+    let mut storage = StorageConfig::new(config.database_path());
+    storage.synchronous = config.synchronous;
+    let db = tokio::task::spawn_blocking(move || Db::open(storage, MIGRATIONS))
+        .await
+        .map_err(|e| StorageError::Panicked(e.to_string()))??;
+    Ok(db)
+}
+
+pub fn auth_service(db: Db, config: &Config) -> AuthService {
+    AuthService::new(
+        db,
+        AuthConfig {
+            access_ttl: config.access_token_ttl,
+            ..AuthConfig::default()
+        },
+    )
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Application, StartError> {
+        let db = open_database(&config).await?;
+        let auth = auth_service(db.clone(), &config);
+        let services = Services {
+            db: db.clone(),
+            auth: auth.clone(),
+            docs: crate::openapi::new_document(),
+        };
+        let endpoint = routes::build(services, config.body_limit);
+        let listener = match TcpListener::bind(config.bind).await {
+            Ok(listener) => listener,
+            Err(source) => {
+                let _ = db.close().await;
+                return Err(StartError::Bind {
+                    addr: config.bind,
+                    source,
+                });
+            }
+        };
+        Ok(Application {
+            listener,
+            endpoint,
+            db,
+            auth,
+            config,
+        })
+    }
+
+    /// The bound address (the real port when the configuration asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or(self.config.bind)
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn auth(&self) -> &AuthService {
+        &self.auth
+    }
+
+    /// Serves until `shutdown` resolves, drains in-flight requests (bounded by the
+    /// configured shutdown timeout), then checkpoints and closes the database.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), StartError> {
+        let options = ServerOptions {
+            header_read_timeout: self.config.header_read_timeout,
+            shutdown_timeout: self.config.shutdown_timeout,
+        };
+        server::serve(self.listener, self.endpoint, options, shutdown).await;
+        self.db.close().await?;
+        tracing::info!("stopped cleanly");
+        Ok(())
+    }
+}

@@ -1,0 +1,142 @@
+//! The command line (API.md section 6). Every setting flag is global, so
+//! `hearth serve --bind …` and `hearth --bind … serve` both work.
+
+use crate::config::Flags;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "hearth",
+    version,
+    about = "A self-hosted backend in one binary"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: SettingArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Apply migrations, then serve until SIGINT/SIGTERM (then drain and exit 0).
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Write a consistent copy of the database to OUT (safe while a server runs).
+    Backup {
+        /// The file to create; it must not exist.
+        out: PathBuf,
+    },
+    /// Print the current OpenAPI document.
+    Openapi,
+    /// Manage admin accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create an admin, or reset an existing account to an enabled admin with a new password.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of standard input
+        /// (otherwise from HEARTH_ADMIN_PASSWORD).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// Settings that can also come from `HEARTH_*` variables and `hearth.toml`.
+#[derive(Args, Debug, Default)]
+pub struct SettingArgs {
+    /// Config file [env: HEARTH_CONFIG] [default: ./hearth.toml if it exists]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [env: HEARTH_BIND] [default: 127.0.0.1:8080]
+    #[arg(long, global = true, value_name = "IP:PORT")]
+    pub bind: Option<String>,
+    /// Where the database lives [env: HEARTH_DATA_DIR] [default: ./hearth_data]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<String>,
+    /// SQLite synchronous mode: normal or full [env: HEARTH_SYNCHRONOUS]
+    #[arg(long, global = true, value_name = "MODE")]
+    pub synchronous: Option<String>,
+    /// Largest request body, e.g. 1MiB [env: HEARTH_BODY_LIMIT]
+    #[arg(long, global = true, value_name = "SIZE")]
+    pub body_limit: Option<String>,
+    /// Time allowed to send request headers, e.g. 10s [env: HEARTH_HEADER_READ_TIMEOUT]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub header_read_timeout: Option<String>,
+    /// Time in-flight requests get at shutdown, e.g. 10s [env: HEARTH_SHUTDOWN_TIMEOUT]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub shutdown_timeout: Option<String>,
+    /// Lifetime of access tokens, e.g. 1h [env: HEARTH_ACCESS_TOKEN_TTL]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub access_token_ttl: Option<String>,
+    /// text or json [env: HEARTH_LOG_FORMAT]
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub log_format: Option<String>,
+    /// Log filter, e.g. info or hearth=debug [env: HEARTH_LOG]
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log: Option<String>,
+}
+
+impl SettingArgs {
+    pub fn flags(&self) -> Flags {
+        let mut flags = Flags {
+            config: self.config.clone(),
+            ..Flags::default()
+        };
+        let given = [
+            ("bind", &self.bind),
+            ("data_dir", &self.data_dir),
+            ("synchronous", &self.synchronous),
+            ("body_limit", &self.body_limit),
+            ("header_read_timeout", &self.header_read_timeout),
+            ("shutdown_timeout", &self.shutdown_timeout),
+            ("access_token_ttl", &self.access_token_ttl),
+            ("log_format", &self.log_format),
+            ("log", &self.log),
+        ];
+        for (name, value) in given {
+            if let Some(v) = value {
+                flags.values.insert(name, v.clone());
+            }
+        }
+        flags
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SETTINGS;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_setting_has_a_flag() {
+        let cmd = Cli::command();
+        for (name, ..) in SETTINGS {
+            let long = name.replace('_', "-");
+            assert!(
+                cmd.get_arguments()
+                    .any(|a| a.get_long() == Some(long.as_str())),
+                "--{long} missing"
+            );
+        }
+        let cli = Cli::parse_from(["hearth", "serve", "--bind", "127.0.0.1:1", "--log", "debug"]);
+        let flags = cli.settings.flags();
+        assert_eq!(flags.values["bind"], "127.0.0.1:1");
+        assert_eq!(flags.values["log"], "debug");
+    }
+}

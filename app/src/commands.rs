@@ -1,0 +1,177 @@
+//! What each subcommand does. Errors carry their exit code: 2 for bad usage or
+//! configuration, 1 for anything else (API.md section 6).
+
+use crate::application::{self, Application, StartError};
+use crate::cli::{AdminCommand, Command};
+use crate::config::Config;
+use std::io::BufRead;
+
+#[derive(Debug)]
+pub enum CommandError {
+    /// Exit 2.
+    Usage(String),
+    /// Exit 1.
+    Failed(String),
+}
+
+impl CommandError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CommandError::Usage(_) => 2,
+            CommandError::Failed(_) => 1,
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            CommandError::Usage(m) | CommandError::Failed(m) => m,
+        }
+    }
+}
+
+impl From<StartError> for CommandError {
+    fn from(e: StartError) -> Self {
+        match e {
+            StartError::Config(c) => CommandError::Usage(c.0),
+            other => CommandError::Failed(other.to_string()),
+        }
+    }
+}
+
+pub async fn run(command: Command, config: Config) -> Result<(), CommandError> {
+    match command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => migrate(config).await,
+        Command::Backup { out } => backup(config, out).await,
+        Command::Openapi => {
+            println!("{}", crate::openapi::new_document().value());
+            Ok(())
+        }
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    email,
+                    password_stdin,
+                },
+        } => admin_create(config, &email, password_stdin).await,
+    }
+}
+
+async fn serve(config: Config) -> Result<(), CommandError> {
+    let app = Application::build(config).await?;
+    let addr = app.local_addr();
+    tracing::info!(%addr, "Hearth is listening on http://{addr} (API docs at http://{addr}/api/docs)");
+    if let Ok(false) = app.auth().has_admin().await {
+        tracing::warn!(
+            "no admin account yet: create one with `hearth admin create --email you@example.org --password-stdin`"
+        );
+    }
+    app.run_until_stopped(shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("SIGINT received"),
+        _ = term => tracing::info!("SIGTERM received"),
+    }
+}
+
+async fn migrate(config: Config) -> Result<(), CommandError> {
+    config
+        .ensure_data_dir_writable()
+        .map_err(|e| CommandError::Usage(e.0))?;
+    let mut storage = storage::StorageConfig::new(config.database_path());
+    storage.synchronous = config.synchronous;
+    let applied = tokio::task::spawn_blocking(move || {
+        storage::migrate_file(&storage, crate::migrations::MIGRATIONS)
+    })
+    .await
+    .map_err(|e| CommandError::Failed(e.to_string()))?
+    .map_err(|e| CommandError::Failed(e.to_string()))?;
+    if applied.is_empty() {
+        println!("database is up to date");
+    } else {
+        let list: Vec<String> = applied.iter().map(|v| v.to_string()).collect();
+        println!("applied migrations: {}", list.join(", "));
+    }
+    Ok(())
+}
+
+async fn backup(config: Config, out: std::path::PathBuf) -> Result<(), CommandError> {
+    let db_path = config.database_path();
+    if !db_path.exists() {
+        return Err(CommandError::Usage(format!(
+            "no database at {} (check --data-dir)",
+            db_path.display()
+        )));
+    }
+    let out_for_task = out.clone();
+    tokio::task::spawn_blocking(move || storage::backup_file(&db_path, &out_for_task))
+        .await
+        .map_err(|e| CommandError::Failed(e.to_string()))?
+        .map_err(|e| match e {
+            storage::StorageError::BackupTargetExists(p) => {
+                CommandError::Usage(format!("{} already exists; choose a new file", p.display()))
+            }
+            other => CommandError::Failed(format!("backup failed: {other}")),
+        })?;
+    println!("backup written to {} (integrity check ok)", out.display());
+    Ok(())
+}
+
+async fn admin_create(
+    config: Config,
+    email: &str,
+    password_stdin: bool,
+) -> Result<(), CommandError> {
+    let password = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+            CommandError::Failed(format!("cannot read the password from stdin: {e}"))
+        })?;
+        line.trim_end_matches(['\n', '\r']).to_string()
+    } else {
+        std::env::var("HEARTH_ADMIN_PASSWORD").map_err(|_| {
+            CommandError::Usage(
+                "no password given: pass --password-stdin or set HEARTH_ADMIN_PASSWORD".into(),
+            )
+        })?
+    };
+    auth::check_new_account(email, &password).map_err(|e| CommandError::Usage(e.to_string()))?;
+    let db = application::open_database(&config).await?;
+    let auth = application::auth_service(db.clone(), &config);
+    let result = auth.create_admin(email, &password).await;
+    let _ = db.close().await;
+    match result {
+        Ok(user) => {
+            let verb = if user.created_at == user.updated_at {
+                "created"
+            } else {
+                "reset"
+            };
+            println!("admin {} {verb} (id {})", user.email, user.id);
+            Ok(())
+        }
+        Err(auth::AuthError::Invalid(field)) => Err(CommandError::Usage(format!(
+            "invalid {}: {}",
+            field.field, field.message
+        ))),
+        Err(e) => Err(CommandError::Failed(e.to_string())),
+    }
+}

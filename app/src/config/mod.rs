@@ -1,0 +1,84 @@
+//! Configuration: flags > `HEARTH_*` environment > `hearth.toml` > defaults, resolved and
+//! validated once at start-up. A bad value stops the process with a one-line reason
+//! (exit 2) before anything is served.
+
+mod parse;
+mod sources;
+
+pub use sources::{load, Flags, Source};
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use storage::Synchronous;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (coloured on a terminal).
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Every setting Hearth reads. Built only by [`load`] (or [`Config::for_data_dir`] in tests).
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub synchronous: Synchronous,
+    pub body_limit: usize,
+    pub header_read_timeout: Duration,
+    pub shutdown_timeout: Duration,
+    pub access_token_ttl: Duration,
+    pub log_format: LogFormat,
+    pub log: String,
+}
+
+/// Name, environment variable and default of each setting; the flag is `--name-with-dashes`
+/// and the config-file key is the name itself.
+pub const SETTINGS: &[(&str, &str, &str)] = &[
+    ("bind", "HEARTH_BIND", "127.0.0.1:8080"),
+    ("data_dir", "HEARTH_DATA_DIR", "./hearth_data"),
+    ("synchronous", "HEARTH_SYNCHRONOUS", "normal"),
+    ("body_limit", "HEARTH_BODY_LIMIT", "1MiB"),
+    ("header_read_timeout", "HEARTH_HEADER_READ_TIMEOUT", "10s"),
+    ("shutdown_timeout", "HEARTH_SHUTDOWN_TIMEOUT", "10s"),
+    ("access_token_ttl", "HEARTH_ACCESS_TOKEN_TTL", "1h"),
+    ("log_format", "HEARTH_LOG_FORMAT", "text"),
+    ("log", "HEARTH_LOG", "info"),
+];
+
+/// A configuration problem, as the one line printed before exiting with status 2.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Defaults with another data directory: what tests and embedders start from.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Config {
+        let mut config =
+            sources::resolve(&Flags::default(), &|_| None, None).expect("defaults are valid");
+        config.data_dir = data_dir.into();
+        config
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("hearth.db")
+    }
+
+    /// Creates the data directory if needed and proves it is writable, so a read-only
+    /// disk is reported at start-up rather than at the first write.
+    pub fn ensure_data_dir_writable(&self) -> Result<(), ConfigError> {
+        let dir = &self.data_dir;
+        let fail = |e: std::io::Error| {
+            ConfigError(format!(
+                "data directory {} is not writable: {e}",
+                dir.display()
+            ))
+        };
+        std::fs::create_dir_all(dir).map_err(fail)?;
+        let probe = dir.join(format!(".hearth-write-probe-{}", std::process::id()));
+        std::fs::write(&probe, b"ok").map_err(fail)?;
+        std::fs::remove_file(&probe).map_err(fail)
+    }
+}

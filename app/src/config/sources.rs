@@ -1,0 +1,289 @@
+//! Where each setting's value comes from, and the one place precedence is decided.
+
+use super::{parse, Config, ConfigError, LogFormat, SETTINGS};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Values given on the command line, by setting name (`bind`, `data_dir`, …).
+#[derive(Clone, Debug, Default)]
+pub struct Flags {
+    pub values: BTreeMap<&'static str, String>,
+    /// `--config FILE`.
+    pub config: Option<PathBuf>,
+}
+
+/// Where a value came from, so an error can say which knob to turn.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    Flag(&'static str),
+    Env(&'static str),
+    File(PathBuf),
+    Default,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Flag(name) => write!(f, "--{}", name.replace('_', "-")),
+            Source::Env(var) => f.write_str(var),
+            Source::File(path) => write!(f, "{}", path.display()),
+            Source::Default => f.write_str("default"),
+        }
+    }
+}
+
+type ConfigFile = (PathBuf, toml::Table);
+
+/// Reads the environment and the config file, then resolves.
+pub fn load(flags: &Flags) -> Result<Config, ConfigError> {
+    let env = |name: &str| std::env::var(name).ok();
+    let file = read_config_file(flags.config.as_deref(), &env)?;
+    resolve(flags, &env, file.as_ref())
+}
+
+/// `--config` or `HEARTH_CONFIG` must exist; the default `./hearth.toml` is optional.
+fn read_config_file(
+    explicit: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<ConfigFile>, ConfigError> {
+    let (path, required) = match explicit {
+        Some(path) => (path.to_path_buf(), true),
+        None => match env("HEARTH_CONFIG") {
+            Some(path) => (PathBuf::from(path), true),
+            None => (PathBuf::from("hearth.toml"), false),
+        },
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(None),
+        Err(e) => {
+            return Err(ConfigError(format!(
+                "cannot read config file {}: {e}",
+                path.display()
+            )))
+        }
+    };
+    let table =
+        parse_config_text(&text).map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
+    Ok(Some((path, table)))
+}
+
+fn parse_config_text(text: &str) -> Result<toml::Table, String> {
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let message = e.message().to_string();
+        match e.span() {
+            Some(span) => {
+                let line = text[..span.start].matches('\n').count() + 1;
+                format!("invalid TOML at line {line}: {message}")
+            }
+            None => format!("invalid TOML: {message}"),
+        }
+    })?;
+    if let Some(key) = table
+        .keys()
+        .find(|k| !SETTINGS.iter().any(|(name, ..)| name == k))
+    {
+        let known: Vec<_> = SETTINGS.iter().map(|(name, ..)| *name).collect();
+        return Err(format!(
+            "unknown key `{key}` (known keys: {})",
+            known.join(", ")
+        ));
+    }
+    Ok(table)
+}
+
+/// Picks each setting from the first source that has it, then parses and validates it.
+pub(super) fn resolve(
+    flags: &Flags,
+    env: &dyn Fn(&str) -> Option<String>,
+    file: Option<&ConfigFile>,
+) -> Result<Config, ConfigError> {
+    let mut picked: BTreeMap<&'static str, (String, Source)> = BTreeMap::new();
+    for &(name, var, default) in SETTINGS {
+        let value = if let Some(v) = flags.values.get(name) {
+            (v.clone(), Source::Flag(name))
+        } else if let Some(v) = env(var) {
+            (v, Source::Env(var))
+        } else if let Some((path, v)) = file.and_then(|(p, t)| t.get(name).map(|v| (p, v))) {
+            let text = match v {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                _ => {
+                    return Err(ConfigError(format!(
+                        "{}: `{name}` must be a string or a number",
+                        path.display()
+                    )))
+                }
+            };
+            (text, Source::File(path.clone()))
+        } else {
+            (default.to_string(), Source::Default)
+        };
+        picked.insert(name, value);
+    }
+
+    let field = |name: &str| -> &(String, Source) { &picked[name] };
+    let bind = one(field("bind"), "bind", |v| {
+        v.parse::<std::net::SocketAddr>()
+            .map_err(|_| "expected IP:PORT such as 127.0.0.1:8080 or 0.0.0.0:8080".to_string())
+    })?;
+    let data_dir = one(field("data_dir"), "data_dir", |v| {
+        if v.trim().is_empty() {
+            Err("must not be empty".to_string())
+        } else {
+            Ok(PathBuf::from(v))
+        }
+    })?;
+    let synchronous = one(field("synchronous"), "synchronous", |v| {
+        v.parse::<storage::Synchronous>()
+            .map_err(|_| "expected normal or full".to_string())
+    })?;
+    let body_limit = one(field("body_limit"), "body_limit", |v| {
+        parse::size(v).and_then(|n| {
+            if n == 0 {
+                Err("must be at least 1 byte".to_string())
+            } else {
+                Ok(n)
+            }
+        })
+    })?;
+    let positive = |v: &str| {
+        parse::duration(v).and_then(|d| {
+            if d.is_zero() {
+                Err("must be greater than zero".to_string())
+            } else {
+                Ok(d)
+            }
+        })
+    };
+    let header_read_timeout = one(
+        field("header_read_timeout"),
+        "header_read_timeout",
+        positive,
+    )?;
+    let shutdown_timeout = one(field("shutdown_timeout"), "shutdown_timeout", positive)?;
+    let access_token_ttl = one(field("access_token_ttl"), "access_token_ttl", positive)?;
+    let log_format = one(field("log_format"), "log_format", |v| {
+        match v.to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err("expected text or json".to_string()),
+        }
+    })?;
+    let log = one(field("log"), "log", |v| {
+        tracing_subscriber::EnvFilter::try_new(v)
+            .map(|_| v.to_string())
+            .map_err(|e| e.to_string())
+    })?;
+    Ok(Config {
+        bind,
+        data_dir,
+        synchronous,
+        body_limit,
+        header_read_timeout,
+        shutdown_timeout,
+        access_token_ttl,
+        log_format,
+        log,
+    })
+}
+
+/// Parses one picked value; the error names the setting, the value and its source.
+fn one<T>(
+    (value, source): &(String, Source),
+    name: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<T, ConfigError> {
+    parse(value).map_err(|reason| {
+        ConfigError(format!(
+            "invalid {name} {value:?} (from {source}): {reason}"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    fn file(text: &str) -> ConfigFile {
+        (
+            PathBuf::from("hearth.toml"),
+            parse_config_text(text).unwrap(),
+        )
+    }
+
+    #[test]
+    fn defaults_apply_with_nothing_set() {
+        let c = resolve(&Flags::default(), &|_| None, None).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("./hearth_data"));
+        assert_eq!(c.body_limit, 1 << 20);
+        assert_eq!(c.shutdown_timeout, Duration::from_secs(10));
+        assert_eq!(c.synchronous, storage::Synchronous::Normal);
+    }
+
+    #[test]
+    fn flag_beats_env_beats_file_beats_default() {
+        let f = file("bind = \"127.0.0.1:3\"\nbody_limit = 100\nlog_format = \"json\"\nsynchronous = \"full\"");
+        let env = env_of(&[("HEARTH_BIND", "127.0.0.1:2"), ("HEARTH_BODY_LIMIT", "200")]);
+        let mut flags = Flags::default();
+        flags.values.insert("bind", "127.0.0.1:1".into());
+        let c = resolve(&flags, &env, Some(&f)).unwrap();
+        assert_eq!(c.bind.port(), 1, "flag wins");
+        assert_eq!(c.body_limit, 200, "env beats file");
+        assert_eq!(c.log_format, LogFormat::Json, "file beats default");
+        assert_eq!(c.synchronous, storage::Synchronous::Full);
+        assert_eq!(c.header_read_timeout, Duration::from_secs(10), "default");
+    }
+
+    #[test]
+    fn errors_name_setting_value_and_source() {
+        let env = env_of(&[("HEARTH_BIND", "nonsense")]);
+        let err = resolve(&Flags::default(), &env, None).unwrap_err();
+        assert!(
+            err.0
+                .starts_with("invalid bind \"nonsense\" (from HEARTH_BIND)"),
+            "{err}"
+        );
+        assert!(!err.0.contains('\n'));
+
+        let f = file("shutdown_timeout = \"soon\"");
+        let err = resolve(&Flags::default(), &|_| None, Some(&f)).unwrap_err();
+        assert!(err.0.contains("(from hearth.toml)"), "{err}");
+
+        let mut flags = Flags::default();
+        flags.values.insert("synchronous", "sometimes".into());
+        let err = resolve(&flags, &|_| None, None).unwrap_err();
+        assert!(err.0.contains("(from --synchronous)"), "{err}");
+    }
+
+    #[test]
+    fn unknown_and_malformed_file_keys_are_refused() {
+        let err = parse_config_text("bind = \"127.0.0.1:1\"\nbnid = 1").unwrap_err();
+        assert!(err.starts_with("unknown key `bnid`"), "{err}");
+        let err = parse_config_text("bind = ").unwrap_err();
+        assert!(err.contains("line 1"), "{err}");
+        let f = file("bind = [1]");
+        assert!(resolve(&Flags::default(), &|_| None, Some(&f)).is_err());
+    }
+
+    #[test]
+    fn explicit_config_file_must_exist_but_default_may_not() {
+        let missing = Path::new("/nonexistent/hearth.toml");
+        assert!(read_config_file(Some(missing), &|_| None).is_err());
+        let env = env_of(&[("HEARTH_CONFIG", "/nonexistent/x.toml")]);
+        assert!(read_config_file(None, &env).is_err());
+    }
+}

@@ -1,0 +1,19 @@
+//! The `hearth` binary's library half: configuration, wiring and the HTTP layer.
+//! `main.rs` only parses the command line and calls into here.
+
+pub mod application;
+pub mod cli;
+pub mod commands;
+pub mod config;
+mod docs;
+mod health;
+pub mod http;
+pub mod logging;
+pub mod migrations;
+pub mod openapi;
+mod routes;
+pub mod server;
+mod static_files;
+
+pub use application::{Application, StartError};
+pub use config::Config;

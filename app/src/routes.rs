@@ -1,0 +1,38 @@
+//! The route table: every path the server answers, in one place.
+
+use crate::{docs, health, http, openapi, static_files};
+use auth::AuthService;
+use kernel::ApiDocument;
+use poem::endpoint::BoxEndpoint;
+use poem::web::Redirect;
+use poem::{get, handler, EndpointExt, Response, Route};
+use std::sync::Arc;
+use storage::Db;
+
+/// The handles routes need, built once by `Application::build`.
+pub struct Services {
+    pub db: Db,
+    pub auth: AuthService,
+    pub docs: Arc<ApiDocument>,
+}
+
+#[handler]
+fn root() -> Redirect {
+    Redirect::see_other("/api/docs")
+}
+
+pub fn build(services: Services, body_limit: usize) -> BoxEndpoint<'static, Response> {
+    let route = Route::new()
+        .at("/", get(root))
+        .at("/healthz", get(health::healthz))
+        .at("/readyz", get(health::readyz))
+        .at("/api/v1/openapi.json", get(openapi::document))
+        .nest("/api/v1", openapi::api_service())
+        .at("/api/docs", get(docs::index))
+        .at("/api/docs/problems", get(docs::problems))
+        .at("/static/*path", get(static_files::serve))
+        .data(services.db)
+        .data(services.auth)
+        .data(services.docs);
+    http::stack(route, body_limit).boxed()
+}

@@ -1,0 +1,128 @@
+//! `spawn_app()`: the real server, built by `Application::build`, on 127.0.0.1 with a
+//! free port and a fresh data directory; it stops when the test drops it.
+#![allow(dead_code)]
+
+use hearth::{Application, Config};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const ADMIN_EMAIL: &str = "admin@example.org";
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub data_dir: tempfile::TempDir,
+    pub auth: auth::AuthService,
+    pub db: storage::Db,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<Result<(), hearth::StartError>>>,
+}
+
+pub fn test_config(data_dir: &std::path::Path) -> Config {
+    let mut config = Config::for_data_dir(data_dir);
+    config.bind = "127.0.0.1:0".parse().unwrap();
+    config
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(data_dir.path());
+    adjust(&mut config);
+    let app = Application::build(config).await.expect("app builds");
+    let addr = app.local_addr();
+    let auth = app.auth().clone();
+    let db = app.db().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let handle = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        addr,
+        client: reqwest::Client::new(),
+        data_dir,
+        auth,
+        db,
+        stop: Some(stop),
+        handle: Some(handle),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.path().join("hearth.db")
+    }
+
+    /// Creates the admin and returns a fresh access token for it.
+    pub async fn admin_token(&self) -> String {
+        self.auth
+            .create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
+            .await
+            .expect("admin created");
+        let body: Value = self
+            .client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["access_token"].as_str().expect("token").to_string()
+    }
+
+    /// Starts the graceful shutdown, waits for it to finish, and hands back the data
+    /// directory so the test can inspect what was left on disk.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        self.trigger_stop();
+        self.wait_stopped().await;
+        let placeholder = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self.data_dir, placeholder)
+    }
+
+    pub fn trigger_stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    pub async fn wait_stopped(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.await.unwrap().expect("clean stop");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.trigger_stop();
+    }
+}
+
+/// Asserts a problem+json response with the given status and code; returns the body.
+pub async fn assert_problem(resp: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(resp.status().as_u16(), status, "status");
+    let ct = resp.headers()["content-type"].to_str().unwrap().to_string();
+    assert_eq!(ct, "application/problem+json");
+    let request_id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status);
+    assert_eq!(body["type"], format!("/api/docs/problems#{code}"));
+    assert!(body["title"].is_string());
+    assert_eq!(body["request_id"], request_id.as_str());
+    assert!(body["instance"].as_str().unwrap().starts_with('/'));
+    body
+}

@@ -1,0 +1,236 @@
+//! API.md section 3: every failure is an RFC 9457 problem with the right status and code,
+//! including poem's own rejections and panics.
+
+mod common;
+
+use common::{assert_problem, spawn_app};
+use poem::{handler, Route};
+use poem_openapi::{param::Query, OpenApi, OpenApiService};
+
+#[tokio::test]
+async fn unknown_route_is_404_not_found() {
+    let app = spawn_app().await;
+    let resp = app
+        .client
+        .get(app.url("/api/v1/nope/deeper"))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(resp, 404, "not_found").await;
+    assert_eq!(body["instance"], "/api/v1/nope/deeper");
+    let resp = app
+        .client
+        .get(app.url("/no-such-page"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn wrong_method_is_405_method_not_allowed() {
+    let app = spawn_app().await;
+    let resp = app
+        .client
+        .get(app.url("/api/v1/auth/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 405, "method_not_allowed").await;
+    let resp = app.client.delete(app.url("/healthz")).send().await.unwrap();
+    assert_problem(resp, 405, "method_not_allowed").await;
+}
+
+#[tokio::test]
+async fn malformed_json_is_400_invalid_json() {
+    let app = spawn_app().await;
+    let resp = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body("{\"email\": ")
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(resp, 400, "invalid_json").await;
+    assert!(body["detail"].is_string());
+    // Well-formed JSON of the wrong shape is also invalid_json.
+    let resp = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 400, "invalid_json").await;
+}
+
+#[tokio::test]
+async fn wrong_content_type_is_415() {
+    let app = spawn_app().await;
+    let resp = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "text/plain")
+        .body("email=a")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 415, "unsupported_media_type").await;
+    let resp = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 415, "unsupported_media_type").await;
+}
+
+#[tokio::test]
+async fn body_over_the_limit_is_413() {
+    let app = common::spawn_app_with(|c| c.body_limit = 1024).await;
+    let big = format!(
+        "{{\"email\": \"{}\", \"password\": \"x\"}}",
+        "a".repeat(2000)
+    );
+    let resp = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 413, "payload_too_large").await;
+
+    // Chunked bodies (no Content-Length) are counted as they arrive.
+    let stream = futures_util::stream::iter(
+        big.into_bytes()
+            .chunks(100)
+            .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+            .collect::<Vec<_>>(),
+    );
+    let resp = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 413, "payload_too_large").await;
+}
+
+#[tokio::test]
+async fn bad_token_is_401_with_www_authenticate() {
+    let app = spawn_app().await;
+    for auth in [
+        "Bearer hth_nonsense",
+        "Bearer ",
+        "Basic abc",
+        "Bearer hth_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    ] {
+        let resp = app
+            .client
+            .get(app.url("/api/v1/auth/me"))
+            .header("authorization", auth)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.headers()["www-authenticate"], "Bearer", "{auth}");
+        assert_problem(resp, 401, "unauthenticated").await;
+    }
+    let resp = app
+        .client
+        .get(app.url("/api/v1/auth/me"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["www-authenticate"], "Bearer");
+    assert_problem(resp, 401, "unauthenticated").await;
+}
+
+/// Test-only routes that misbehave, served through the production stack on a real socket.
+struct Misbehaving;
+
+#[OpenApi]
+impl Misbehaving {
+    #[oai(path = "/numbers", method = "get")]
+    async fn numbers(&self, limit: Query<u32>) -> poem_openapi::payload::PlainText<String> {
+        poem_openapi::payload::PlainText(limit.0.to_string())
+    }
+}
+
+#[handler]
+fn panics() -> &'static str {
+    panic!("boom: secret internal detail")
+}
+
+async fn serve_misbehaving() -> std::net::SocketAddr {
+    let route = Route::new()
+        .at("/panic", poem::get(panics))
+        .nest("/api", OpenApiService::new(Misbehaving, "t", "1"));
+    let endpoint = poem::EndpointExt::boxed(hearth::http::stack(route, 1 << 20));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let options = hearth::server::ServerOptions {
+        header_read_timeout: std::time::Duration::from_secs(5),
+        shutdown_timeout: std::time::Duration::from_secs(1),
+    };
+    tokio::spawn(hearth::server::serve(
+        listener,
+        endpoint,
+        options,
+        std::future::pending(),
+    ));
+    addr
+}
+
+#[tokio::test]
+async fn bad_query_parameter_is_400_invalid_query() {
+    let addr = serve_misbehaving().await;
+    let client = reqwest::Client::new();
+    let resp = client
+        .get(format!("http://{addr}/api/numbers?limit=abc"))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(resp, 400, "invalid_query").await;
+    assert!(body["detail"].as_str().unwrap().contains("limit"));
+    let resp = client
+        .get(format!("http://{addr}/api/numbers"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 400, "invalid_query").await;
+    let resp = client
+        .get(format!("http://{addr}/api/numbers?limit=7"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.text().await.unwrap(), "7");
+}
+
+#[tokio::test]
+async fn panic_is_500_internal_without_details_and_keeps_the_connection() {
+    let addr = serve_misbehaving().await;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET /panic HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    let mut first = String::new();
+    for _ in 0..2 {
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = stream.read(&mut buf).await.unwrap();
+        let text = String::from_utf8_lossy(&buf[..n]).to_string();
+        assert!(text.starts_with("HTTP/1.1 500"), "{text}");
+        assert!(text.contains("application/problem+json"));
+        assert!(text.contains("\"code\":\"internal\""));
+        assert!(!text.contains("boom"), "panic message leaked: {text}");
+        assert!(!text.contains("secret"));
+        if first.is_empty() {
+            first = text;
+        }
+    }
+    // The second request went over the same socket: the connection survived the panic.
+}

@@ -1,0 +1,113 @@
+//! Opening connections and setting their pragmas, in one place so the writer, the
+//! readers, migrations and backups cannot drift apart.
+
+use crate::config::StorageConfig;
+use crate::error::StorageError;
+use rusqlite::{Connection, OpenFlags};
+use std::path::Path;
+use std::time::Duration;
+
+/// Caps the -wal file left behind after a checkpoint; without it a burst of writes
+/// leaves a large file on disk until the next TRUNCATE checkpoint.
+const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+
+/// The write connection: creates the file (and its directory) if needed and switches
+/// the database to WAL, which is persistent, so readers opened later inherit it.
+pub(crate) fn open_writer(config: &StorageConfig) -> Result<Connection, StorageError> {
+    if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    // No SQLITE_OPEN_URI: a configured path is a path, never a `file:` URI with options.
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(&config.path, flags)?;
+    // busy_timeout first, so that even switching to WAL waits for another process.
+    conn.busy_timeout(config.busy_timeout)?;
+    let mode: String =
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        // Only happens for special files (e.g. on file systems without shared memory);
+        // everything still works, but readers will block the writer.
+        tracing::warn!(path = %config.path.display(), mode, "database is not in WAL mode");
+    }
+    apply_common(&conn, config)?;
+    conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
+    Ok(conn)
+}
+
+/// A reader: `query_only` makes SQLite itself refuse writes, so a function holding
+/// `&Readers` cannot write even through raw SQL.
+pub(crate) fn open_reader(config: &StorageConfig) -> Result<Connection, StorageError> {
+    let conn = open_existing(&config.path, config.busy_timeout)?;
+    apply_common(&conn, config)?;
+    conn.pragma_update(None, "query_only", true)?;
+    Ok(conn)
+}
+
+/// A connection to a database that must already exist (readers, backups): never
+/// creates an empty file by accident when the path is wrong.
+pub(crate) fn open_existing(
+    path: &Path,
+    busy_timeout: Duration,
+) -> Result<Connection, StorageError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(busy_timeout)?;
+    Ok(conn)
+}
+
+fn apply_common(conn: &Connection, config: &StorageConfig) -> Result<(), StorageError> {
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "synchronous", config.synchronous.as_str())?;
+    // Negative means KiB rather than pages, so the budget does not depend on page size.
+    conn.pragma_update(None, "cache_size", -i64::from(config.cache_size_kib))?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Synchronous;
+
+    fn pragma<T: rusqlite::types::FromSql>(conn: &Connection, name: &str) -> T {
+        conn.pragma_query_value(None, name, |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn writer_creates_directory_and_sets_every_pragma() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = StorageConfig::new(dir.path().join("nested/data/hearth.db"));
+        config.synchronous = Synchronous::Full;
+        config.cache_size_kib = 2048;
+        let conn = open_writer(&config).unwrap();
+        assert_eq!(pragma::<String>(&conn, "journal_mode"), "wal");
+        assert_eq!(pragma::<i64>(&conn, "foreign_keys"), 1);
+        assert_eq!(pragma::<i64>(&conn, "synchronous"), 2); // FULL
+        assert_eq!(pragma::<i64>(&conn, "cache_size"), -2048);
+        assert_eq!(pragma::<i64>(&conn, "temp_store"), 2); // MEMORY
+        assert_eq!(pragma::<i64>(&conn, "busy_timeout"), 5000);
+        assert_eq!(
+            pragma::<i64>(&conn, "journal_size_limit"),
+            JOURNAL_SIZE_LIMIT
+        );
+    }
+
+    #[test]
+    fn reader_is_query_only_and_refuses_a_missing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = StorageConfig::new(dir.path().join("hearth.db"));
+        assert!(open_reader(&config).is_err());
+        assert!(!config.path.exists(), "a reader must not create the file");
+        let _writer = open_writer(&config).unwrap();
+        let reader = open_reader(&config).unwrap();
+        assert_eq!(pragma::<i64>(&reader, "query_only"), 1);
+        assert_eq!(pragma::<i64>(&reader, "synchronous"), 1); // NORMAL
+        let err: StorageError = reader
+            .execute_batch("CREATE TABLE t(x)")
+            .unwrap_err()
+            .into();
+        assert!(matches!(err, StorageError::ReadOnly), "{err:?}");
+    }
+}

@@ -1,0 +1,231 @@
+//! The writer thread's loop. Committing is the expensive part of a write (it appends a
+//! commit frame to the WAL and, with synchronous=FULL, fsyncs), so every job waiting
+//! when the thread wakes up shares one transaction; each job gets its own savepoint so
+//! a failing job is undone without touching its neighbours.
+
+use crate::error::{ConstraintKind, StorageError};
+use crate::writer::{Completion, Job, Stats};
+use rusqlite::{ffi, Connection};
+use tokio::sync::mpsc;
+
+/// Unlikely to collide with a savepoint a job opens for its own nested work.
+const SAVEPOINT: &str = "SAVEPOINT hearth_job";
+const RELEASE: &str = "RELEASE hearth_job";
+const ROLLBACK_TO: &str = "ROLLBACK TO hearth_job";
+
+/// Runs until every sender is gone (Db closed or dropped), then checkpoints so the
+/// -wal file is emptied and the database file alone is a complete copy.
+pub(crate) fn run(
+    conn: Connection,
+    mut receiver: mpsc::Receiver<Box<dyn Job>>,
+    max_batch: usize,
+    stats: &Stats,
+) -> Result<(), StorageError> {
+    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(max_batch);
+    while let Some(first) = receiver.blocking_recv() {
+        batch.push(first);
+        while batch.len() < max_batch {
+            match receiver.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        stats.record_batch(batch.len());
+        run_batch(&conn, &mut batch, stats);
+    }
+    let (busy, wal_frames, checkpointed): (i64, i64, i64) =
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    if busy != 0 {
+        tracing::warn!(
+            wal_frames,
+            checkpointed,
+            "final checkpoint could not finish; the -wal file stays until the next start"
+        );
+    }
+    conn.close().map_err(|(_, err)| err.into())
+}
+
+fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>, stats: &Stats) {
+    let mut jobs = batch.drain(..);
+    // Normally one pass. Another only if SQLite rolled back the transaction on its own
+    // mid-batch: the rest of the batch then gets a fresh transaction.
+    while jobs.len() > 0 {
+        if let Err(err) = exec(conn, "BEGIN IMMEDIATE") {
+            // Typically SQLITE_BUSY from another process after busy_timeout. Fail the
+            // whole batch now instead of waiting busy_timeout once per job.
+            tracing::warn!(error = %err, jobs = jobs.len(), "could not start a write transaction");
+            for job in jobs.by_ref() {
+                stats.job_started();
+                job.fail(duplicate(&err).into());
+            }
+            return;
+        }
+        let mut done = Vec::with_capacity(jobs.len());
+        let mut aborted = false;
+        for job in jobs.by_ref() {
+            stats.job_started();
+            done.extend(run_job(conn, job));
+            if conn.is_autocommit() {
+                aborted = true;
+                break;
+            }
+        }
+        if aborted {
+            tracing::error!(
+                jobs = done.len(),
+                "SQLite rolled back a group-commit transaction after a failed job; its jobs get RolledBack"
+            );
+            for completion in done {
+                completion.deliver(Some(StorageError::RolledBack));
+            }
+            continue;
+        }
+        commit(conn, done);
+    }
+}
+
+/// Runs one job inside its savepoint. `None` when the job never ran (it has been told).
+fn run_job(conn: &Connection, job: Box<dyn Job>) -> Option<Completion> {
+    if let Err(err) = exec(conn, SAVEPOINT) {
+        job.fail(err.into());
+        return None;
+    }
+    let completion = job.run(conn);
+    // A deferred foreign key left dangling would only fail at COMMIT, taking the whole
+    // batch with it; charge it to the job that caused it instead.
+    if completion.ok && has_unresolved_foreign_keys(conn) {
+        close_savepoint(conn, false);
+        completion.deliver(Some(StorageError::Constraint {
+            kind: ConstraintKind::ForeignKey,
+            message: "deferred FOREIGN KEY constraint failed".into(),
+        }));
+        return None;
+    }
+    close_savepoint(conn, completion.ok);
+    Some(completion)
+}
+
+fn close_savepoint(conn: &Connection, keep: bool) {
+    let cleanup = if keep {
+        exec(conn, RELEASE)
+    } else {
+        exec(conn, ROLLBACK_TO).and_then(|()| exec(conn, RELEASE))
+    };
+    // Failing here means the transaction is gone (caught by the autocommit check) or the
+    // job broke the rules by ending our savepoint; COMMIT then decides for the batch.
+    if let Err(err) = cleanup {
+        tracing::error!(error = %err, "could not close a write job's savepoint");
+    }
+}
+
+/// SQLITE_DBSTATUS_DEFERRED_FKS is zero exactly when every foreign key is resolved.
+/// rusqlite has no safe wrapper for `sqlite3_db_status`.
+fn has_unresolved_foreign_keys(conn: &Connection) -> bool {
+    let (mut current, mut highwater) = (0, 0);
+    // SAFETY: the handle is valid while `conn` is borrowed, this thread is the only user
+    // of the connection, and the out-pointers are live locals.
+    let rc = unsafe {
+        ffi::sqlite3_db_status(
+            conn.handle(),
+            ffi::SQLITE_DBSTATUS_DEFERRED_FKS,
+            &mut current,
+            &mut highwater,
+            0,
+        )
+    };
+    rc == ffi::SQLITE_OK && current != 0
+}
+
+/// Results reach callers only now, so nobody is told "written" before it is durable
+/// (as durable as `synchronous` makes it).
+fn commit(conn: &Connection, done: Vec<Completion>) {
+    match exec(conn, "COMMIT") {
+        Ok(()) => done.into_iter().for_each(|c| c.deliver(None)),
+        Err(err) => {
+            tracing::error!(error = %err, jobs = done.len(), "group commit failed; rolling the batch back");
+            if !conn.is_autocommit() {
+                if let Err(rollback) = exec(conn, "ROLLBACK") {
+                    tracing::error!(error = %rollback, "rollback after a failed commit failed");
+                }
+            }
+            for completion in done {
+                completion.deliver(Some(duplicate(&err).into()));
+            }
+        }
+    }
+}
+
+fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
+/// One failed BEGIN or COMMIT is reported to every job of the batch, and
+/// `rusqlite::Error` is not `Clone`. Transaction-control statements only fail with
+/// `SqliteFailure`, which copies exactly; anything else keeps its text.
+fn duplicate(err: &rusqlite::Error) -> rusqlite::Error {
+    match err {
+        rusqlite::Error::SqliteFailure(code, message) => {
+            rusqlite::Error::SqliteFailure(*code, message.clone())
+        }
+        other => rusqlite::Error::SqliteFailure(
+            ffi::Error::new(ffi::SQLITE_ERROR),
+            Some(other.to_string()),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_commit_reports_the_commit_error_to_every_job_and_rolls_back() {
+        let conn = Connection::open_in_memory().unwrap();
+        // A deferred foreign key inserted behind the savepoint check makes COMMIT fail.
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON;
+             CREATE TABLE p(id INTEGER PRIMARY KEY);
+             CREATE TABLE c(p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED);
+             BEGIN IMMEDIATE;
+             INSERT INTO c VALUES (7);",
+        )
+        .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let done = [true, false, true]
+            .map(|ok| {
+                let tx = tx.clone();
+                Completion::new(ok, move |err| tx.send(err).unwrap())
+            })
+            .into();
+        commit(&conn, done);
+        drop(tx);
+        let errors: Vec<_> = rx.iter().collect();
+        assert_eq!(errors.len(), 3);
+        for err in errors {
+            match err {
+                Some(StorageError::Constraint { kind, .. }) => {
+                    assert_eq!(kind, ConstraintKind::ForeignKey)
+                }
+                other => panic!("expected the commit's constraint error, got {other:?}"),
+            }
+        }
+        assert!(
+            conn.is_autocommit(),
+            "the failed transaction must be rolled back"
+        );
+        let rows: i64 = conn
+            .query_row("SELECT COUNT(*) FROM c", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 0);
+    }
+
+    #[test]
+    fn duplicate_keeps_sqlite_codes_so_each_job_gets_the_same_classification() {
+        let busy = rusqlite::Error::SqliteFailure(ffi::Error::new(ffi::SQLITE_BUSY), None);
+        assert!(matches!(duplicate(&busy).into(), StorageError::Busy));
+        let other = duplicate(&rusqlite::Error::InvalidQuery);
+        assert!(matches!(other, rusqlite::Error::SqliteFailure(..)));
+    }
+}

@@ -1,0 +1,235 @@
+//! The write side: one dedicated thread owns the only write connection, so writers never
+//! fight over SQLite's single write lock, and jobs queued together commit together
+//! (group commit, see `group_commit.rs`).
+
+use crate::config::StorageConfig;
+use crate::error::{panic_message, StorageError};
+use crate::group_commit;
+use rusqlite::Connection;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::thread::JoinHandle;
+use tokio::sync::{mpsc, oneshot};
+
+/// A type-erased unit of work for the writer thread.
+pub(crate) trait Job: Send {
+    /// Runs inside the batch's transaction (and the job's own savepoint). The result is
+    /// held back in the returned `Completion` until the batch has committed.
+    fn run(self: Box<Self>, conn: &Connection) -> Completion;
+    /// The job never ran (BEGIN or SAVEPOINT failed): hand the caller the error now.
+    fn fail(self: Box<Self>, err: StorageError);
+}
+
+/// A job that ran and waits for its batch's COMMIT before its caller hears back.
+pub(crate) struct Completion {
+    pub(crate) ok: bool,
+    deliver: Box<dyn FnOnce(Option<StorageError>) + Send>,
+}
+
+impl Completion {
+    #[cfg(test)]
+    pub(crate) fn new(
+        ok: bool,
+        deliver: impl FnOnce(Option<StorageError>) + Send + 'static,
+    ) -> Self {
+        Completion {
+            ok,
+            deliver: Box::new(deliver),
+        }
+    }
+
+    /// `err` is why the batch did not commit; a job that already failed keeps its own
+    /// error, since its changes were rolled back anyway.
+    pub(crate) fn deliver(self, err: Option<StorageError>) {
+        (self.deliver)(err)
+    }
+}
+
+struct TypedJob<F, T, E> {
+    f: F,
+    reply: oneshot::Sender<Result<T, E>>,
+}
+
+impl<F, T, E> Job for TypedJob<F, T, E>
+where
+    F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<StorageError> + Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &Connection) -> Completion {
+        let TypedJob { f, reply } = *self;
+        // A panicking job must not take the writer thread (and every later write) down.
+        let result = catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|payload| {
+            let message = panic_message(payload.as_ref());
+            tracing::error!(panic = %message, "write job panicked; its changes were rolled back");
+            Err(E::from(StorageError::Panicked(message)))
+        });
+        Completion {
+            ok: result.is_ok(),
+            deliver: Box::new(move |commit_err| {
+                let result = match (result, commit_err) {
+                    (Ok(_), Some(err)) => Err(E::from(err)),
+                    (result, _) => result,
+                };
+                // The caller may have stopped waiting; the write happened regardless.
+                let _ = reply.send(result);
+            }),
+        }
+    }
+
+    fn fail(self: Box<Self>, err: StorageError) {
+        let _ = self.reply.send(Err(E::from(err)));
+    }
+}
+
+/// Counters since the database was opened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    pub jobs: u64,
+    pub batches: u64,
+    pub largest_batch: u64,
+    /// Jobs submitted (including callers waiting for room in the queue) but not started.
+    pub queue_depth: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Stats {
+    jobs: AtomicU64,
+    batches: AtomicU64,
+    largest_batch: AtomicU64,
+    queue_depth: AtomicU64,
+}
+
+impl Stats {
+    pub(crate) fn record_batch(&self, size: usize) {
+        let size = size as u64;
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.largest_batch.fetch_max(size, Ordering::Relaxed);
+    }
+
+    pub(crate) fn job_started(&self) {
+        self.jobs.fetch_add(1, Ordering::Relaxed);
+        self.queue_depth.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> WriterStats {
+        WriterStats {
+            jobs: self.jobs.load(Ordering::Relaxed),
+            batches: self.batches.load(Ordering::Relaxed),
+            largest_batch: self.largest_batch.load(Ordering::Relaxed),
+            queue_depth: self.queue_depth.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Counts a submission in `queue_depth` until the writer takes it, and un-counts it if
+/// it never reaches the queue (channel closed, or the caller's future was dropped
+/// while waiting for room).
+struct Queued<'a> {
+    stats: &'a Stats,
+    sent: bool,
+}
+
+impl<'a> Queued<'a> {
+    fn new(stats: &'a Stats) -> Self {
+        stats.queue_depth.fetch_add(1, Ordering::Relaxed);
+        Queued { stats, sent: false }
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        if !self.sent {
+            self.stats.queue_depth.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+type JobSender = mpsc::Sender<Box<dyn Job>>;
+
+/// The handle to the writer thread. Only code holding a `&Writer` can change the
+/// database; the reader pool's connections are query-only.
+pub struct Writer {
+    /// `None` once closing has begun; taking it closes the channel, which is how the
+    /// thread learns to drain and exit.
+    sender: RwLock<Option<JobSender>>,
+    thread: tokio::sync::Mutex<Option<JoinHandle<Result<(), StorageError>>>>,
+    stats: Arc<Stats>,
+}
+
+impl Writer {
+    pub(crate) fn start(conn: Connection, config: &StorageConfig) -> Result<Writer, StorageError> {
+        let (sender, receiver) = mpsc::channel(config.effective_queue_capacity());
+        let stats = Arc::new(Stats::default());
+        let max_batch = config.effective_max_batch();
+        let thread_stats = Arc::clone(&stats);
+        let thread = std::thread::Builder::new()
+            .name("hearth-writer".into())
+            .spawn(move || group_commit::run(conn, receiver, max_batch, &thread_stats))?;
+        Ok(Writer {
+            sender: RwLock::new(Some(sender)),
+            thread: tokio::sync::Mutex::new(Some(thread)),
+            stats,
+        })
+    }
+
+    /// Runs `f` on the writer thread inside a transaction shared with other queued jobs,
+    /// and returns its result once that transaction has committed. If `f` returns `Err`
+    /// or panics, only its own changes are rolled back.
+    ///
+    /// `f` must not BEGIN, COMMIT or ROLLBACK itself (use a SAVEPOINT for nested work).
+    /// Dropping the returned future after the job was queued does not cancel the write.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+    {
+        let sender = self
+            .sender
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or(StorageError::Closed)?;
+        let (reply, answer) = oneshot::channel();
+        let mut queued = Queued::new(&self.stats);
+        // Awaiting here is the backpressure: a full queue makes callers wait.
+        sender
+            .send(Box::new(TypedJob { f, reply }))
+            .await
+            .map_err(|_| StorageError::Closed)?;
+        queued.sent = true;
+        drop(sender);
+        // The reply is dropped unanswered only if the writer thread died.
+        answer
+            .await
+            .unwrap_or_else(|_| Err(E::from(StorageError::Closed)))
+    }
+
+    pub fn stats(&self) -> WriterStats {
+        self.stats.snapshot()
+    }
+
+    /// Refuses new jobs from now on; jobs already queued still run.
+    pub(crate) fn stop_accepting(&self) {
+        self.sender
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+    }
+
+    /// Waits for the thread to drain the queue, checkpoint and exit. Concurrent and
+    /// repeated calls are fine: later ones find the thread already joined.
+    pub(crate) async fn join(&self) -> Result<(), StorageError> {
+        let mut slot = self.thread.lock().await;
+        let Some(handle) = slot.take() else {
+            return Ok(());
+        };
+        match tokio::task::spawn_blocking(move || handle.join()).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(payload)) => Err(StorageError::Panicked(panic_message(payload.as_ref()))),
+            Err(err) => Err(StorageError::Panicked(err.to_string())),
+        }
+    }
+}

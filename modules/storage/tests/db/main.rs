@@ -1,0 +1,9 @@
+//! Storage behaviour against real SQLite files in temporary directories. One test
+//! binary (modules below) so the bundled SQLite is linked once.
+
+mod backup;
+mod close;
+mod common;
+mod group_commit;
+mod migrations;
+mod readers;

@@ -1,0 +1,69 @@
+//! The reader pool: query-only connections that see committed writes.
+
+use crate::common::{config, count, open, write_item, ITEMS};
+use hearth_storage::{Db, StorageConfig, StorageError};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readers_are_query_only_so_an_insert_through_read_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(&dir);
+    let err = db
+        .read(|c| {
+            c.execute("INSERT INTO items VALUES ('sneaky', 't', 1)", [])?;
+            Ok::<_, StorageError>(())
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StorageError::ReadOnly), "{err:?}");
+    let err = db
+        .readers()
+        .run(|c| Ok::<_, StorageError>(c.execute_batch("DROP TABLE items")?))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StorageError::ReadOnly), "{err:?}");
+    assert_eq!(count(&db).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_see_writes_as_soon_as_write_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(&dir);
+    for i in 0..50 {
+        write_item(&db, format!("item-{i}")).await.unwrap();
+        assert_eq!(count(&db).await, i + 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn panicking_read_returns_panicked_and_its_connection_goes_back_to_the_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(
+        StorageConfig {
+            readers: 2,
+            ..config(&dir)
+        },
+        ITEMS,
+    )
+    .unwrap();
+    assert_eq!(db.readers().size(), 2);
+    for _ in 0..5 {
+        let err = db
+            .read(|_| -> Result<(), StorageError> { panic!("read explodes") })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StorageError::Panicked(ref m) if m.contains("explodes")),
+            "{err:?}"
+        );
+    }
+    // Had a connection leaked, these would wait forever on a pool of two.
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move { count(&db).await })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), 0);
+    }
+}
