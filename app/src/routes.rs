@@ -1,7 +1,7 @@
 //! The route table: every path the server answers, in one place.
 
 use crate::{docs, health, http, openapi, static_files};
-use auth::AuthService;
+use auth::{AuthService, Authenticate};
 use kernel::ApiDocument;
 use poem::endpoint::BoxEndpoint;
 use poem::web::Redirect;
@@ -27,7 +27,10 @@ pub fn build(services: Services, body_limit: usize) -> BoxEndpoint<'static, Resp
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
         .at("/api/v1/openapi.json", get(openapi::document))
-        .nest("/api/v1", openapi::api_service())
+        .nest(
+            "/api/v1",
+            openapi::api_service().with(Authenticate::new(services.auth.clone())),
+        )
         .at("/api/docs", get(docs::index))
         .at("/api/docs/problems", get(docs::problems))
         .at("/static/*path", get(static_files::serve))

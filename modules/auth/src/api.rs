@@ -2,34 +2,14 @@
 //! shape the answer; nothing else.
 
 use crate::service::{AuthService, Session, User};
-use kernel::{Principal, Problem};
-use poem::Request;
-use poem_openapi::auth::Bearer;
+use kernel::{BearerAuth, Problem};
 use poem_openapi::payload::Json;
-use poem_openapi::{Object, OpenApi, SecurityScheme, Tags};
+use poem_openapi::{Object, OpenApi, Tags};
 
 #[derive(Tags)]
 enum Tag {
     /// Logging in and finding out who you are.
     Auth,
-}
-
-/// Requires `Authorization: Bearer <token>`; the handler receives the caller.
-#[derive(SecurityScheme)]
-#[oai(
-    rename = "bearer",
-    ty = "bearer",
-    bearer_format = "opaque (hth_…)",
-    checker = "check_bearer"
-)]
-pub struct BearerAuth(pub Principal);
-
-async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
-    let service = req.data::<AuthService>().ok_or_else(Problem::internal)?;
-    Ok(service
-        .authenticate(&bearer.token)
-        .await
-        .map_err(Problem::from)?)
 }
 
 #[derive(Object)]

@@ -1,6 +1,7 @@
 //! The shared vocabulary of Hearth. Every module speaks these types; none of them
 //! knows about SQL, HTTP routing or configuration.
 
+pub mod caller;
 pub mod clock;
 pub mod codes;
 pub mod ids;
@@ -9,6 +10,7 @@ pub mod principal;
 pub mod problem;
 pub mod request_id;
 
+pub use caller::{AdminPrincipal, BearerAuth};
 pub use codes::{FieldCode, ProblemCode};
 pub use openapi_doc::{ApiDocument, DocFragment};
 pub use principal::{Principal, Scope};

@@ -2,12 +2,16 @@
 //! (max_batch = 1, one transaction per insert) against group commit (max_batch = 256),
 //! at 1, 16 and 64 concurrent submitting tasks; then point reads by primary key through
 //! the reader pool. Each insert cell uses a fresh database in a temporary directory.
+//! Inserts run with synchronous=NORMAL (the default: no fsync per commit in WAL mode)
+//! and again with synchronous=FULL (an fsync per commit).
 //!
-//! Prints a markdown table. `BENCH_QUICK=1` runs a tenth of the operations.
+//! Prints a markdown table. `BENCH_QUICK=1` runs a tenth of the operations. The files
+//! go to the system temp directory, or to `BENCH_DIR` (fsync cost depends on the file
+//! system: tmpfs makes synchronous=FULL look free).
 //! Run with `ops/bench/storage.sh` (or `cargo bench -p hearth-storage --bench writer`).
 
 use hearth_storage::rusqlite::params;
-use hearth_storage::{Db, Migration, StorageConfig, StorageError};
+use hearth_storage::{Db, Migration, StorageConfig, StorageError, Synchronous};
 use std::error::Error;
 use std::time::Instant;
 
@@ -28,7 +32,11 @@ struct Cell {
 
 fn main() -> Result<(), Box<dyn Error>> {
     let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| v == "1");
-    let (inserts, reads) = if quick { (2_000, 5_000) } else { (20_000, 50_000) };
+    let (inserts, reads) = if quick {
+        (2_000, 5_000)
+    } else {
+        (20_000, 50_000)
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -39,12 +47,40 @@ fn main() -> Result<(), Box<dyn Error>> {
 
 async fn run_all(inserts: u64, reads: u64) -> Result<Vec<Cell>, StorageError> {
     let mut cells = Vec::new();
-    for (label, max_batch) in [("insert, unbatched (max_batch=1)", 1), ("insert, group commit (max_batch=256)", 256)] {
+    // synchronous=FULL fsyncs every commit, which is what group commit amortises; it is
+    // slow unbatched, so those cells run a tenth of the inserts.
+    let workloads = [
+        (
+            "insert, unbatched (max_batch=1)",
+            1,
+            Synchronous::Normal,
+            inserts,
+        ),
+        (
+            "insert, group commit (max_batch=256)",
+            256,
+            Synchronous::Normal,
+            inserts,
+        ),
+        (
+            "insert, unbatched, synchronous=FULL",
+            1,
+            Synchronous::Full,
+            inserts / 10,
+        ),
+        (
+            "insert, group commit, synchronous=FULL",
+            256,
+            Synchronous::Full,
+            inserts / 10,
+        ),
+    ];
+    for (label, max_batch, synchronous, ops) in workloads {
         for concurrency in CONCURRENCY {
-            cells.push(insert_cell(label, max_batch, concurrency, inserts).await?);
+            cells.push(insert_cell(label, max_batch, synchronous, concurrency, ops).await?);
         }
     }
-    let dir = tempfile::tempdir()?;
+    let dir = temp_dir()?;
     let db = Db::open(StorageConfig::new(dir.path().join("bench.db")), SCHEMA)?;
     seed(&db, inserts).await?;
     for concurrency in CONCURRENCY {
@@ -57,12 +93,14 @@ async fn run_all(inserts: u64, reads: u64) -> Result<Vec<Cell>, StorageError> {
 async fn insert_cell(
     label: &str,
     max_batch: usize,
+    synchronous: Synchronous,
     concurrency: usize,
     total: u64,
 ) -> Result<Cell, StorageError> {
-    let dir = tempfile::tempdir()?;
+    let dir = temp_dir()?;
     let config = StorageConfig {
         max_batch,
+        synchronous,
         ..StorageConfig::new(dir.path().join("bench.db"))
     };
     let db = Db::open(config, SCHEMA)?;
@@ -86,7 +124,8 @@ async fn insert_cell(
         })
         .collect();
     for task in tasks {
-        task.await.map_err(|e| StorageError::Panicked(e.to_string()))??;
+        task.await
+            .map_err(|e| StorageError::Panicked(e.to_string()))??;
     }
     let seconds = started.elapsed().as_secs_f64();
     let stats = db.stats();
@@ -105,14 +144,23 @@ async fn seed(db: &Db, n: u64) -> Result<(), StorageError> {
     db.write(move |c| {
         let mut stmt = c.prepare("INSERT INTO bench (id, title, n) VALUES (?1, ?2, ?3)")?;
         for i in 0..n {
-            stmt.execute(params![format!("seed-{i}"), "a title of typical length", i as i64])?;
+            stmt.execute(params![
+                format!("seed-{i}"),
+                "a title of typical length",
+                i as i64
+            ])?;
         }
         Ok(())
     })
     .await
 }
 
-async fn read_cell(db: &Db, concurrency: usize, total: u64, rows: u64) -> Result<Cell, StorageError> {
+async fn read_cell(
+    db: &Db,
+    concurrency: usize,
+    total: u64,
+    rows: u64,
+) -> Result<Cell, StorageError> {
     let per_task = total / concurrency as u64;
     let started = Instant::now();
     let tasks: Vec<_> = (0..concurrency)
@@ -137,7 +185,8 @@ async fn read_cell(db: &Db, concurrency: usize, total: u64, rows: u64) -> Result
         })
         .collect();
     for task in tasks {
-        task.await.map_err(|e| StorageError::Panicked(e.to_string()))??;
+        task.await
+            .map_err(|e| StorageError::Panicked(e.to_string()))??;
     }
     Ok(Cell {
         workload: format!("point read by id ({} readers)", db.readers().size()),
@@ -146,6 +195,14 @@ async fn read_cell(db: &Db, concurrency: usize, total: u64, rows: u64) -> Result
         seconds: started.elapsed().as_secs_f64(),
         avg_batch: None,
     })
+}
+
+/// A fresh directory on the file system under test.
+fn temp_dir() -> std::io::Result<tempfile::TempDir> {
+    match std::env::var_os("BENCH_DIR") {
+        Some(dir) => tempfile::tempdir_in(dir),
+        None => tempfile::tempdir(),
+    }
 }
 
 /// Enough randomness to spread reads over the table; no extra crate needed.
@@ -163,7 +220,7 @@ impl XorShift {
 fn print_table(cells: &[Cell], quick: bool) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "\nhearth-storage writer/reader bench ({cores} cores, synchronous=NORMAL, WAL{})\n",
+        "\nhearth-storage writer/reader bench ({cores} cores, WAL, synchronous=NORMAL unless noted{})\n",
         if quick { ", BENCH_QUICK" } else { "" }
     );
     println!("| workload | concurrency | ops | seconds | ops/s | avg batch |");

@@ -110,4 +110,17 @@ mod tests {
             .into();
         assert!(matches!(err, StorageError::ReadOnly), "{err:?}");
     }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_reported_as_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = StorageConfig::new(dir.path().join("hearth.db"));
+        std::fs::write(&config.path, vec![b'x'; 4096]).unwrap();
+        let err = open_writer(&config).unwrap_err();
+        assert!(matches!(err, StorageError::Corrupt(_)), "{err:?}");
+        assert!(
+            err.to_string().contains("restore the latest backup"),
+            "{err}"
+        );
+    }
 }

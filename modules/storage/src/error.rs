@@ -28,7 +28,7 @@ pub enum StorageError {
     Full,
     #[error("the database cannot be written (read-only file, directory or file system, or missing permissions); check the path and its permissions")]
     ReadOnly,
-    #[error("{kind:?} constraint failed: {message}")]
+    #[error("a write violated a constraint ({message})")]
     Constraint {
         kind: ConstraintKind,
         message: String,
@@ -40,7 +40,7 @@ pub enum StorageError {
     /// job's changes were not kept even though the job itself succeeded.
     #[error("the transaction this write was part of was rolled back by SQLite after another write failed; nothing was written, retry")]
     RolledBack,
-    #[error("a database job panicked ({0}); this is a bug, the log has the backtrace")]
+    #[error("a database job panicked ({0}); this is a bug in Hearth, report it with the log around this line")]
     Panicked(String),
     #[error("the database file is corrupt ({0}); stop the server and restore the latest backup")]
     Corrupt(String),

@@ -10,7 +10,8 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// One step of the schema. `sql` may hold several statements but must not manage
-/// transactions itself: the runner wraps every pending migration in one transaction.
+/// transactions itself: the runner wraps every pending migration in one transaction
+/// (which is also why `PRAGMA foreign_keys` inside a migration has no effect).
 #[derive(Clone, Copy, Debug)]
 pub struct Migration {
     pub version: u32,

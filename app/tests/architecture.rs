@@ -1,0 +1,79 @@
+//! ARCHITECTURE.md "Boundaries": dependencies point one way
+//! (app → admin → {resources, auth, observability} → storage → kernel).
+//! This fails when a module crate starts depending on one it must not.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// For each workspace crate, the workspace crates it may depend on.
+fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
+    let mut m = BTreeMap::new();
+    m.insert("hearth-kernel", BTreeSet::new());
+    m.insert("hearth-storage", ["hearth-kernel"].into());
+    m.insert("hearth-auth", ["hearth-kernel", "hearth-storage"].into());
+    m.insert(
+        "hearth-resources",
+        ["hearth-kernel", "hearth-storage"].into(),
+    );
+    m.insert(
+        "hearth-observability",
+        ["hearth-kernel", "hearth-storage"].into(),
+    );
+    m.insert(
+        "hearth-admin",
+        [
+            "hearth-kernel",
+            "hearth-storage",
+            "hearth-auth",
+            "hearth-resources",
+            "hearth-observability",
+        ]
+        .into(),
+    );
+    m
+}
+
+#[test]
+fn module_dependencies_point_one_way() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let packages = meta["packages"].as_array().unwrap();
+    let members: BTreeSet<String> = packages
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect();
+    let rules = allowed();
+    for pkg in packages {
+        let name = pkg["name"].as_str().unwrap();
+        if name == "hearth" {
+            continue; // the binary wires everything together
+        }
+        let allowed = rules.get(name).unwrap_or_else(|| {
+            panic!("{name} has no dependency rule; add one here and in ARCHITECTURE.md")
+        });
+        for dep in pkg["dependencies"].as_array().unwrap() {
+            let dep_name = dep["name"].as_str().unwrap();
+            if dep["kind"].is_null() && members.contains(dep_name) {
+                assert!(
+                    allowed.contains(dep_name),
+                    "{name} must not depend on {dep_name}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! How handlers learn who is calling. The auth module's middleware puts a verified
+//! [`Principal`] into the request; handlers declare what they need by type:
+//! [`BearerAuth`] (any authenticated caller, and documented as bearer security in the
+//! OpenAPI document) or [`AdminPrincipal`] (which only the admin check can construct).
+
+use crate::{Principal, Problem, ProblemCode};
+use poem::Request;
+use poem_openapi::auth::Bearer;
+use poem_openapi::SecurityScheme;
+
+/// Requires `Authorization: Bearer <token>`; the handler receives the caller.
+#[derive(SecurityScheme)]
+#[oai(
+    rename = "bearer",
+    ty = "bearer",
+    bearer_format = "opaque (hth_…)",
+    checker = "verified_principal"
+)]
+pub struct BearerAuth(pub Principal);
+
+async fn verified_principal(req: &Request, _bearer: Bearer) -> poem::Result<Principal> {
+    // The auth middleware has already answered 401 for a bad token; no principal here
+    // means the route was not behind it, which is a wiring mistake worth a clear 401.
+    caller(req).cloned().ok_or_else(|| {
+        Problem::unauthenticated("the bearer token is invalid, expired or revoked").into()
+    })
+}
+
+/// The verified caller of this request, if it presented a valid token.
+pub fn caller(req: &Request) -> Option<&Principal> {
+    req.extensions().get::<Principal>()
+}
+
+/// A caller proven to act as an admin (admin user with a token carrying the admin scope).
+#[derive(Clone, Debug)]
+pub struct AdminPrincipal(Principal);
+
+impl AdminPrincipal {
+    /// The only way to get one: 403 `forbidden` for everyone else.
+    pub fn check(principal: Principal) -> Result<AdminPrincipal, Problem> {
+        if principal.acts_as_admin() {
+            Ok(AdminPrincipal(principal))
+        } else {
+            Err(Problem::new(ProblemCode::Forbidden).with_detail("this API is for admins only"))
+        }
+    }
+
+    pub fn principal(&self) -> &Principal {
+        &self.0
+    }
+}
