@@ -8,6 +8,7 @@ use crate::server::{self, ServerOptions};
 use auth::{AuthConfig, AuthService};
 use poem::endpoint::BoxEndpoint;
 use poem::Response;
+use resources::Resources;
 use std::future::Future;
 use std::net::SocketAddr;
 use storage::{Db, StorageConfig, StorageError};
@@ -19,6 +20,8 @@ pub enum StartError {
     Config(#[from] ConfigError),
     #[error("{0}")]
     Storage(#[from] StorageError),
+    #[error("cannot load collections: {0}")]
+    Resources(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -31,6 +34,7 @@ pub struct Application {
     endpoint: BoxEndpoint<'static, Response>,
     db: Db,
     auth: AuthService,
+    resources: Resources,
     config: Config,
 }
 
@@ -59,10 +63,15 @@ impl Application {
     pub async fn build(config: Config) -> Result<Application, StartError> {
         let db = open_database(&config).await?;
         let auth = auth_service(db.clone(), &config);
+        let docs = crate::openapi::new_document();
+        let resources = Resources::load(db.clone(), docs.clone())
+            .await
+            .map_err(|e| StartError::Resources(e.to_string()))?;
         let services = Services {
             db: db.clone(),
             auth: auth.clone(),
-            docs: crate::openapi::new_document(),
+            resources: resources.clone(),
+            docs,
         };
         let endpoint = routes::build(services, config.body_limit);
         let listener = match TcpListener::bind(config.bind).await {
@@ -80,6 +89,7 @@ impl Application {
             endpoint,
             db,
             auth,
+            resources,
             config,
         })
     }
@@ -95,6 +105,10 @@ impl Application {
 
     pub fn auth(&self) -> &AuthService {
         &self.auth
+    }
+
+    pub fn resources(&self) -> &Resources {
+        &self.resources
     }
 
     /// Serves until `shutdown` resolves, drains in-flight requests (bounded by the

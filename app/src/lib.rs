@@ -1,6 +1,7 @@
 //! The `hearth` binary's library half: configuration, wiring and the HTTP layer.
 //! `main.rs` only parses the command line and calls into here.
 
+mod api_dispatch;
 pub mod application;
 pub mod cli;
 pub mod commands;

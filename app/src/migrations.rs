@@ -3,11 +3,18 @@
 
 use storage::Migration;
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "users_and_tokens",
-    sql: include_str!("../../migrations/0001_users_and_tokens.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "users_and_tokens",
+        sql: include_str!("../../migrations/0001_users_and_tokens.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "collections",
+        sql: include_str!("../../migrations/0002_collections.sql"),
+    },
+];
 
 #[cfg(test)]
 mod tests {

@@ -7,16 +7,21 @@ use poem::http::header;
 use poem::web::Data;
 use poem::{handler, Response};
 use poem_openapi::OpenApiService;
+use resources::CollectionsApi;
 use std::sync::Arc;
 
 const DESCRIPTION: &str = "The REST API of a Hearth server. Errors are RFC 9457 problem \
 documents (`application/problem+json`); every code is described at `/api/docs/problems`.";
 
 /// The poem-openapi service holding every static route under `/api/v1`.
-pub fn api_service() -> OpenApiService<AuthApi, ()> {
-    OpenApiService::new(AuthApi, "Hearth API", env!("CARGO_PKG_VERSION"))
-        .description(DESCRIPTION)
-        .server("/api/v1")
+pub fn api_service() -> OpenApiService<(AuthApi, CollectionsApi), ()> {
+    OpenApiService::new(
+        (AuthApi, CollectionsApi),
+        "Hearth API",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(DESCRIPTION)
+    .server("/api/v1")
 }
 
 /// The live document, starting from the static part.

@@ -1,11 +1,13 @@
 //! The route table: every path the server answers, in one place.
 
+use crate::api_dispatch::ApiDispatch;
 use crate::{docs, health, http, openapi, static_files};
 use auth::{AuthService, Authenticate};
 use kernel::ApiDocument;
 use poem::endpoint::BoxEndpoint;
 use poem::web::Redirect;
-use poem::{get, handler, EndpointExt, Response, Route};
+use poem::{get, handler, EndpointExt, IntoEndpoint, Response, Route};
+use resources::{RecordsEndpoint, Resources};
 use std::sync::Arc;
 use storage::Db;
 
@@ -13,6 +15,7 @@ use storage::Db;
 pub struct Services {
     pub db: Db,
     pub auth: AuthService,
+    pub resources: Resources,
     pub docs: Arc<ApiDocument>,
 }
 
@@ -29,13 +32,18 @@ pub fn build(services: Services, body_limit: usize) -> BoxEndpoint<'static, Resp
         .at("/api/v1/openapi.json", get(openapi::document))
         .nest(
             "/api/v1",
-            openapi::api_service().with(Authenticate::new(services.auth.clone())),
+            ApiDispatch {
+                system: openapi::api_service().into_endpoint(),
+                records: RecordsEndpoint::new(services.resources.clone()),
+            }
+            .with(Authenticate::new(services.auth.clone())),
         )
         .at("/api/docs", get(docs::index))
         .at("/api/docs/problems", get(docs::problems))
         .at("/static/*path", get(static_files::serve))
         .data(services.db)
         .data(services.auth)
+        .data(services.resources)
         .data(services.docs);
     http::stack(route, body_limit).boxed()
 }

@@ -41,7 +41,8 @@ impl<E: Endpoint> Endpoint for AuthenticateEndpoint<E> {
     type Output = E::Output;
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
-        if EXEMPT.contains(&req.uri().path()) {
+        // Routes are nested, so the full path is the original URI's.
+        if EXEMPT.contains(&req.original_uri().path()) {
             return self.inner.call(req).await;
         }
         let Some(value) = req.headers().get(header::AUTHORIZATION) else {

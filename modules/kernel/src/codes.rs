@@ -59,6 +59,8 @@ problem_codes! {
         "The request body is larger than the server's limit (1 MiB by default, `body_limit` in the configuration)."),
     UnsupportedMediaType = ("unsupported_media_type", 415, "Unsupported media type",
         "The `Content-Type` of the body is missing or not one this endpoint accepts (usually `application/json`)."),
+    IdempotencyKeyReused = ("idempotency_key_reused", 422, "Idempotency key reused",
+        "The `Idempotency-Key` was already used within 24 hours for a request with a different body. Use a new key for a new request."),
     ValidationFailed = ("validation_failed", 422, "Validation failed",
         "The body is well-formed but some fields are invalid. `errors` lists every invalid field with a per-field code (see below)."),
     RateLimited = ("rate_limited", 429, "Too many requests",

@@ -23,15 +23,30 @@ pub(crate) fn run(
 ) -> Result<(), StorageError> {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(max_batch);
     while let Some(first) = receiver.blocking_recv() {
-        batch.push(first);
-        while batch.len() < max_batch {
-            match receiver.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+        // An exclusive job ends the batch being gathered and runs right after it.
+        let mut exclusive = None;
+        if first.is_exclusive() {
+            exclusive = Some(first);
+        } else {
+            batch.push(first);
+            while batch.len() < max_batch {
+                match receiver.try_recv() {
+                    Ok(job) if job.is_exclusive() => {
+                        exclusive = Some(job);
+                        break;
+                    }
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
             }
         }
-        stats.record_batch(batch.len());
-        run_batch(&conn, &mut batch, stats);
+        if !batch.is_empty() {
+            stats.record_batch(batch.len());
+            run_batch(&conn, &mut batch, stats);
+        }
+        if let Some(job) = exclusive {
+            run_exclusive(&conn, job, stats);
+        }
     }
     let (busy, wal_frames, checkpointed): (i64, i64, i64) =
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
@@ -84,6 +99,23 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>, stats: &Stats) {
         }
         commit(conn, done);
     }
+}
+
+/// Runs a job alone with the connection in autocommit mode, then restores the
+/// invariants the batches rely on.
+fn run_exclusive(conn: &Connection, job: Box<dyn Job>, stats: &Stats) {
+    stats.job_started();
+    let completion = job.run(conn);
+    if !conn.is_autocommit() {
+        tracing::error!("an exclusive write job left a transaction open; rolling it back");
+        if let Err(err) = exec(conn, "ROLLBACK") {
+            tracing::error!(error = %err, "rollback after an exclusive job failed");
+        }
+    }
+    if let Err(err) = exec(conn, "PRAGMA foreign_keys = ON") {
+        tracing::error!(error = %err, "could not switch foreign keys back on");
+    }
+    completion.deliver(None);
 }
 
 /// Runs one job inside its savepoint. `None` when the job never ran (it has been told).

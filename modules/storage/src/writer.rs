@@ -19,6 +19,10 @@ pub(crate) trait Job: Send {
     fn run(self: Box<Self>, conn: &Connection) -> Completion;
     /// The job never ran (BEGIN or SAVEPOINT failed): hand the caller the error now.
     fn fail(self: Box<Self>, err: StorageError);
+    /// Exclusive jobs run alone, outside any transaction (see `Writer::run_exclusive`).
+    fn is_exclusive(&self) -> bool {
+        false
+    }
 }
 
 /// A job that ran and waits for its batch's COMMIT before its caller hears back.
@@ -49,6 +53,7 @@ impl Completion {
 struct TypedJob<F, T, E> {
     f: F,
     reply: oneshot::Sender<Result<T, E>>,
+    exclusive: bool,
 }
 
 impl<F, T, E> Job for TypedJob<F, T, E>
@@ -57,8 +62,12 @@ where
     T: Send + 'static,
     E: From<StorageError> + Send + 'static,
 {
+    fn is_exclusive(&self) -> bool {
+        self.exclusive
+    }
+
     fn run(self: Box<Self>, conn: &Connection) -> Completion {
-        let TypedJob { f, reply } = *self;
+        let TypedJob { f, reply, .. } = *self;
         // A panicking job must not take the writer thread (and every later write) down.
         let result = catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|payload| {
             let message = panic_message(payload.as_ref());
@@ -186,6 +195,28 @@ impl Writer {
         T: Send + 'static,
         E: From<StorageError> + Send + 'static,
     {
+        self.submit(f, false).await
+    }
+
+    /// Runs `f` alone on the writer thread, between batches and outside any transaction:
+    /// `f` manages its own transaction. For work SQLite only allows outside one, such as
+    /// switching `PRAGMA foreign_keys` off to rebuild a table. If `f` leaves a transaction
+    /// open it is rolled back, and `foreign_keys` is switched back on afterwards.
+    pub async fn run_exclusive<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+    {
+        self.submit(f, true).await
+    }
+
+    async fn submit<T, E, F>(&self, f: F, exclusive: bool) -> Result<T, E>
+    where
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+    {
         let sender = self
             .sender
             .read()
@@ -196,7 +227,11 @@ impl Writer {
         let mut queued = Queued::new(&self.stats);
         // Awaiting here is the backpressure: a full queue makes callers wait.
         sender
-            .send(Box::new(TypedJob { f, reply }))
+            .send(Box::new(TypedJob {
+                f,
+                reply,
+                exclusive,
+            }))
             .await
             .map_err(|_| StorageError::Closed)?;
         queued.sent = true;

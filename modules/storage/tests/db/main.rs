@@ -4,6 +4,7 @@
 mod backup;
 mod close;
 mod common;
+mod exclusive;
 mod group_commit;
 mod migrations;
 mod readers;

@@ -1,0 +1,34 @@
+//! Everything under `/api/v1` goes through one endpoint: system paths (the reserved
+//! collection names: `auth`, `collections`, …) to the static poem-openapi routes, every
+//! other first segment to the records of the collection of that name. A collection can
+//! never shadow a system route because those names are refused for collections.
+
+use poem::{Endpoint, IntoResponse, Request, Response, Result};
+use resources::RESERVED_NAMES;
+
+pub struct ApiDispatch<S, R> {
+    pub system: S,
+    pub records: R,
+}
+
+impl<S: Endpoint, R: Endpoint> Endpoint for ApiDispatch<S, R> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Response> {
+        let first = req
+            .uri()
+            .path()
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or("");
+        if RESERVED_NAMES.contains(&first) {
+            self.system.call(req).await.map(IntoResponse::into_response)
+        } else {
+            self.records
+                .call(req)
+                .await
+                .map(IntoResponse::into_response)
+        }
+    }
+}

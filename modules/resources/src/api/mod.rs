@@ -1,0 +1,9 @@
+//! HTTP: the collections admin API (poem-openapi, static) and the record routes
+//! (dynamic, documented by the per-collection OpenAPI fragments).
+
+mod collections;
+mod headers;
+mod records;
+
+pub use collections::CollectionsApi;
+pub use records::RecordsEndpoint;

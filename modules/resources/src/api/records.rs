@@ -1,0 +1,296 @@
+//! `/api/v1/{collection}` and `/api/v1/{collection}/{id}` (API.md 2). Routes are dynamic
+//! (collections come and go at run time), so this is a plain poem endpoint; the
+//! per-collection OpenAPI fragments document it.
+
+use super::headers;
+use crate::error::ResourceError;
+use crate::records::list::ListParams;
+use crate::records::service::{Created, Idempotency};
+use crate::repo::idempotency::StoredResponse;
+use crate::repo::records::Record;
+use crate::service::Resources;
+use kernel::{Principal, Problem, ProblemCode};
+use poem::http::{header, Method, StatusCode};
+use poem::web::Query;
+use poem::{Endpoint, FromRequest, Request, Response, Result};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+const LIST_PARAMS: [&str; 8] = [
+    "filter", "sort", "limit", "cursor", "offset", "fields", "expand", "count",
+];
+
+pub struct RecordsEndpoint {
+    resources: Resources,
+}
+
+impl RecordsEndpoint {
+    pub fn new(resources: Resources) -> Self {
+        RecordsEndpoint { resources }
+    }
+}
+
+fn problem(e: ResourceError) -> poem::Error {
+    Problem::from(e).into()
+}
+
+fn method_not_allowed(allow: &str) -> poem::Error {
+    let mut p = Problem::new(ProblemCode::MethodNotAllowed)
+        .with_detail(format!("this path accepts {allow}"));
+    p.allow = Some(allow.to_owned());
+    p.into()
+}
+
+fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    Response::builder()
+        .status(status)
+        .content_type("application/json")
+        .body(serde_json::to_vec(body).unwrap_or_default())
+}
+
+fn record_response(status: StatusCode, record: &Record) -> Response {
+    let mut resp = json_response(status, &record.json);
+    if let Ok(v) = headers::etag(record.version).parse() {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    resp
+}
+
+/// The body as a JSON object, after checking its media type.
+async fn object_body(req: &mut Request, merge_patch: bool) -> Result<Map<String, Value>> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    let accepted = content_type == "application/json"
+        || (merge_patch && content_type == "application/merge-patch+json");
+    if !accepted {
+        let expected = if merge_patch {
+            "application/merge-patch+json or application/json"
+        } else {
+            "application/json"
+        };
+        return Err(Problem::new(ProblemCode::UnsupportedMediaType)
+            .with_detail(format!("send the body as {expected}"))
+            .into());
+    }
+    let bytes = req.take_body().into_bytes().await?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Problem::new(ProblemCode::InvalidJson)
+            .with_detail("the body must be a JSON object")
+            .into()),
+        Err(e) => Err(Problem::new(ProblemCode::InvalidJson)
+            .with_detail(e.to_string())
+            .into()),
+    }
+}
+
+/// Query parameters as pairs; duplicates and names outside `allowed` are refused.
+async fn query_params(req: &Request, allowed: &[&str]) -> Result<Vec<(String, String)>> {
+    let Query(pairs) = Query::<Vec<(String, String)>>::from_request_without_body(req).await?;
+    for (i, (name, _)) in pairs.iter().enumerate() {
+        if !allowed.contains(&name.as_str()) {
+            let hint = if allowed.is_empty() {
+                String::new()
+            } else {
+                format!(" (accepted: {})", allowed.join(", "))
+            };
+            return Err(Problem::new(ProblemCode::InvalidQuery)
+                .with_detail(format!("unknown query parameter `{name}`{hint}"))
+                .into());
+        }
+        if pairs[..i].iter().any(|(n, _)| n == name) {
+            return Err(Problem::new(ProblemCode::InvalidQuery)
+                .with_detail(format!("query parameter `{name}` is given twice"))
+                .into());
+        }
+    }
+    Ok(pairs)
+}
+
+impl Endpoint for RecordsEndpoint {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> Result<Response> {
+        let path = req.uri().path().to_owned();
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let caller = kernel::caller::caller(&req).cloned();
+        let caller = caller.as_ref();
+        match segments.as_slice() {
+            [collection] if !collection.is_empty() => match *req.method() {
+                Method::GET => self.list(&req, caller, collection).await,
+                Method::POST => self.create(&mut req, caller, collection).await,
+                _ => Err(method_not_allowed("GET, POST")),
+            },
+            [collection, id] if !id.is_empty() => {
+                query_params(&req, &[]).await?;
+                let if_match = headers::if_match(req.headers());
+                let r = &self.resources;
+                match *req.method() {
+                    Method::GET => {
+                        let record = r
+                            .get_record(caller, collection, id)
+                            .await
+                            .map_err(problem)?;
+                        if headers::none_match_hits(req.headers(), record.version) {
+                            return Ok(Response::builder()
+                                .status(StatusCode::NOT_MODIFIED)
+                                .header(header::ETAG, headers::etag(record.version))
+                                .finish());
+                        }
+                        Ok(record_response(StatusCode::OK, &record))
+                    }
+                    Method::PUT => {
+                        let body = object_body(&mut req, false).await?;
+                        let record = r
+                            .replace_record(caller, collection, id, &body, if_match)
+                            .await
+                            .map_err(problem)?;
+                        Ok(record_response(StatusCode::OK, &record))
+                    }
+                    Method::PATCH => {
+                        let body = object_body(&mut req, true).await?;
+                        let record = r
+                            .patch_record(caller, collection, id, body, if_match)
+                            .await
+                            .map_err(problem)?;
+                        Ok(record_response(StatusCode::OK, &record))
+                    }
+                    Method::DELETE => {
+                        r.delete_record(caller, collection, id, if_match)
+                            .await
+                            .map_err(problem)?;
+                        Ok(Response::builder().status(StatusCode::NO_CONTENT).finish())
+                    }
+                    _ => Err(method_not_allowed("GET, PUT, PATCH, DELETE")),
+                }
+            }
+            _ => Err(poem::error::NotFoundError.into()),
+        }
+    }
+}
+
+impl RecordsEndpoint {
+    async fn list(
+        &self,
+        req: &Request,
+        caller: Option<&Principal>,
+        collection: &str,
+    ) -> Result<Response> {
+        let pairs = query_params(req, &LIST_PARAMS).await?;
+        let get = |name: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
+        let params = ListParams {
+            filter: get("filter"),
+            sort: get("sort"),
+            limit: get("limit"),
+            cursor: get("cursor"),
+            offset: get("offset"),
+            fields: get("fields"),
+            expand: get("expand"),
+            count: get("count"),
+        };
+        let result = self
+            .resources
+            .list_records(caller, collection, &params)
+            .await
+            .map_err(problem)?;
+        let mut body = json!({"items": result.items, "next_cursor": result.next_cursor});
+        if let Some(total) = result.total {
+            body["total"] = json!(total);
+        }
+        let mut resp = json_response(StatusCode::OK, &body);
+        if let Some(cursor) = &result.next_cursor {
+            let mut next: Vec<(String, String)> = pairs
+                .iter()
+                .filter(|(n, _)| n != "cursor" && n != "offset")
+                .cloned()
+                .collect();
+            next.push(("cursor".into(), cursor.clone()));
+            let query = next
+                .iter()
+                .map(|(k, v)| format!("{k}={}", percent_encode(v)))
+                .collect::<Vec<_>>()
+                .join("&");
+            let link = format!("<{}?{query}>; rel=\"next\"", req.original_uri().path());
+            if let Ok(v) = link.parse() {
+                resp.headers_mut().insert(header::LINK, v);
+            }
+        }
+        Ok(resp)
+    }
+
+    async fn create(
+        &self,
+        req: &mut Request,
+        caller: Option<&Principal>,
+        collection: &str,
+    ) -> Result<Response> {
+        query_params(req, &[]).await?;
+        let key = headers::idempotency_key(req.headers())?;
+        let body = object_body(req, false).await?;
+        let idem = key.map(|key| Idempotency {
+            key,
+            request_hash: Sha256::digest(serde_json::to_vec(&body).unwrap_or_default()).to_vec(),
+        });
+        let base = req.original_uri().path().trim_end_matches('/').to_owned();
+        let render = move |record: &Record| StoredResponse {
+            status: 201,
+            location: record
+                .json
+                .get("id")
+                .and_then(Value::as_str)
+                .map(|id| format!("{base}/{id}")),
+            etag: Some(headers::etag(record.version)),
+            body: serde_json::to_vec(&record.json).unwrap_or_default(),
+        };
+        let created = self
+            .resources
+            .create_record(caller, collection, &body, idem, render.clone())
+            .await
+            .map_err(problem)?;
+        let (stored, replayed) = match created {
+            Created::New(record) => (render(&record), false),
+            Created::Replayed(stored) => (stored, true),
+        };
+        let mut builder = Response::builder()
+            .status(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::CREATED))
+            .content_type("application/json");
+        if let Some(location) = &stored.location {
+            builder = builder.header(header::LOCATION, location.as_str());
+        }
+        if let Some(etag) = &stored.etag {
+            builder = builder.header(header::ETAG, etag.as_str());
+        }
+        if replayed {
+            builder = builder.header("idempotent-replayed", "true");
+        }
+        Ok(builder.body(stored.body))
+    }
+}
+
+/// Percent-encodes a query value (everything but unreserved characters).
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

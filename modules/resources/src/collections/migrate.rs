@@ -1,0 +1,330 @@
+//! Changing a collection: the new definition is matched field by field with the old
+//! (by name, or by `renamed_from`), then either only indexes change, or the table is
+//! rebuilt with SQLite's create-copy-drop-rename procedure. Every row is converted with
+//! the same validators the API uses, so a change the existing data violates is refused
+//! with the field and the number of rows, and nothing changes.
+
+use crate::ddl;
+use crate::error::ResourceError;
+use crate::fields::FieldType;
+use crate::registry::Collection;
+use crate::schema::{quote, CollectionDef, FieldDef, FieldSpec};
+use kernel::FieldCode;
+use rusqlite::types::{Value as Sql, ValueRef};
+use rusqlite::{params_from_iter, Connection};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashSet};
+
+/// Where a field of the new definition takes its data from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mapping {
+    /// Index into the new definition's fields, and the old field feeding it (if any).
+    pub sources: Vec<Option<String>>,
+    pub dropped: Vec<String>,
+}
+
+/// Matches new fields to old ones. `renamed_from` must name an old field not kept.
+pub fn map_fields(old: &CollectionDef, new_specs: &[FieldSpec]) -> Result<Mapping, ResourceError> {
+    let mut sources = Vec::new();
+    let mut errors = Vec::new();
+    let mut used = HashSet::new();
+    for (i, spec) in new_specs.iter().enumerate() {
+        let source = match &spec.renamed_from {
+            Some(from) if old.field(from).is_none() => {
+                errors.push(kernel::FieldError::new(
+                    format!("fields[{i}].renamed_from"),
+                    FieldCode::Invalid,
+                    format!("there is no field `{from}` to rename"),
+                ));
+                None
+            }
+            Some(from) if from != &spec.name && new_specs.iter().any(|s| &s.name == from) => {
+                errors.push(kernel::FieldError::new(
+                    format!("fields[{i}].renamed_from"),
+                    FieldCode::Invalid,
+                    format!("`{from}` is still a field of the new definition"),
+                ));
+                None
+            }
+            Some(from) => Some(from.clone()),
+            None => old.field(&spec.name).map(|f| f.name.clone()),
+        };
+        if let Some(s) = &source {
+            if !used.insert(s.clone()) {
+                errors.push(kernel::FieldError::new(
+                    format!("fields[{i}].renamed_from"),
+                    FieldCode::Invalid,
+                    format!("`{s}` already feeds another field"),
+                ));
+            }
+        }
+        sources.push(source);
+    }
+    if !errors.is_empty() {
+        return Err(ResourceError::Invalid(errors));
+    }
+    let dropped = old
+        .fields
+        .iter()
+        .filter(|f| !used.contains(&f.name))
+        .map(|f| f.name.clone())
+        .collect();
+    Ok(Mapping { sources, dropped })
+}
+
+/// Human-readable steps, and whether the table must be rebuilt.
+pub fn describe(
+    old: &CollectionDef,
+    new: &CollectionDef,
+    mapping: &Mapping,
+) -> (Vec<String>, bool) {
+    let mut steps = Vec::new();
+    let mut rebuild = !mapping.dropped.is_empty();
+    for name in &mapping.dropped {
+        steps.push(format!("drop field `{name}` and its data"));
+    }
+    for (field, source) in new.fields.iter().zip(&mapping.sources) {
+        let Some(source) = source.as_deref().and_then(|s| old.field(s)) else {
+            steps.push(format!("add field `{}` ({})", field.name, field.ty.name()));
+            rebuild = true;
+            continue;
+        };
+        if source.name != field.name {
+            steps.push(format!(
+                "rename field `{}` to `{}`",
+                source.name, field.name
+            ));
+            rebuild = true;
+        }
+        if source.ty.name() != field.ty.name() {
+            steps.push(format!(
+                "convert `{}` from {} to {}",
+                field.name,
+                source.ty.name(),
+                field.ty.name()
+            ));
+            rebuild = true;
+        } else if source.ty != field.ty {
+            steps.push(format!(
+                "change the {} options of `{}`",
+                field.ty.name(),
+                field.name
+            ));
+            rebuild = true;
+        }
+        if source.required != field.required {
+            let what = if field.required {
+                "required"
+            } else {
+                "optional"
+            };
+            steps.push(format!("make `{}` {what}", field.name));
+            rebuild = true;
+        }
+        if source.unique != field.unique {
+            let what = if field.unique { "add" } else { "drop" };
+            steps.push(format!("{what} the unique index on `{}`", field.name));
+        }
+        if source.indexed != field.indexed {
+            let what = if field.indexed { "add" } else { "drop" };
+            steps.push(format!("{what} the index on `{}`", field.name));
+        }
+        if source.default != field.default {
+            steps.push(format!("change the default of `{}`", field.name));
+        }
+    }
+    if old.rules != new.rules {
+        steps.push("change the access rules".into());
+    }
+    if old.description != new.description {
+        steps.push("change the description".into());
+    }
+    (steps, rebuild)
+}
+
+/// Converts a stored value of `from` into a value for `to`, or why it cannot be.
+fn convert(from: &FieldType, to: &FieldDef, v: ValueRef<'_>) -> Result<Sql, FieldCode> {
+    let json = from.to_json(v);
+    let json = match (&json, &to.ty) {
+        (Value::Null, _) => {
+            return to
+                .default
+                .as_ref()
+                .map_or(Ok(Sql::Null), |d| to.ty.to_sql(d).map_err(|e| e.0))
+        }
+        // Lossless widenings the validators would refuse as wrong_type.
+        (Value::Number(n), FieldType::Text(_)) => Value::String(n.to_string()),
+        (Value::Bool(b), FieldType::Text(_)) => Value::String(b.to_string()),
+        (Value::String(s), FieldType::Integer(_) | FieldType::Number(_)) => {
+            match serde_json::from_str::<serde_json::Number>(s.trim()) {
+                Ok(n) => Value::Number(n),
+                Err(_) => return Err(FieldCode::WrongType),
+            }
+        }
+        (other, FieldType::Text(_)) if !other.is_string() => Value::String(other.to_string()),
+        _ => json,
+    };
+    to.ty.to_sql(&json).map_err(|e| e.0)
+}
+
+struct Violations(BTreeMap<(String, &'static str), u64>);
+
+impl Violations {
+    fn add(&mut self, field: &str, code: FieldCode) {
+        *self.0.entry((field.to_owned(), code.as_str())).or_default() += 1;
+    }
+
+    fn into_error(self) -> Option<ResourceError> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> = self
+            .0
+            .into_iter()
+            .map(|((field, code), n)| format!("field `{field}`: {n} row(s) would be {code}"))
+            .collect();
+        Some(ResourceError::SchemaConflict(format!(
+            "existing records violate the change: {}",
+            parts.join("; ")
+        )))
+    }
+}
+
+/// Rebuilds the table for `new` inside the current (schema) transaction. Returns the
+/// number of rows copied, or the violations found.
+pub fn rebuild(
+    conn: &Connection,
+    old: &Collection,
+    new: &CollectionDef,
+    mapping: &Mapping,
+) -> Result<u64, ResourceError> {
+    let temp = format!("{}__new", old.table);
+    conn.execute_batch(&ddl::create_table(new, &temp))?;
+    let mut select = String::from("\"id\", \"created_at\", \"updated_at\", \"version\", \"owner\"");
+    let mut feeds = Vec::new(); // (new field index, old type, column index in select)
+    for (i, source) in mapping.sources.iter().enumerate() {
+        if let Some(src) = source.as_deref().and_then(|s| old.def.field(s)) {
+            feeds.push((
+                i,
+                Some((
+                    src.ty.clone(),
+                    5 + feeds
+                        .iter()
+                        .filter(|f: &&(usize, Option<(FieldType, usize)>)| f.1.is_some())
+                        .count(),
+                )),
+            ));
+            select.push_str(", ");
+            select.push_str(&quote(&src.name));
+        } else {
+            feeds.push((i, None));
+        }
+    }
+    let mut names = String::from("\"id\", \"created_at\", \"updated_at\", \"version\", \"owner\"");
+    for f in &new.fields {
+        names.push_str(", ");
+        names.push_str(&quote(&f.name));
+    }
+    let marks = vec!["?"; 5 + new.fields.len()].join(", ");
+    let mut insert = conn.prepare(&format!(
+        "INSERT INTO {} ({names}) VALUES ({marks})",
+        quote(&temp)
+    ))?;
+    let mut read = conn.prepare(&format!("SELECT {select} FROM {}", quote(&old.table)))?;
+    let mut rows = read.query([])?;
+    let mut violations = Violations(BTreeMap::new());
+    let mut unique_seen: Vec<HashSet<String>> = vec![HashSet::new(); new.fields.len()];
+    let mut copied = 0u64;
+    while let Some(row) = rows.next()? {
+        let mut values: Vec<Sql> = (0..5)
+            .map(|i| row.get::<_, Sql>(i))
+            .collect::<Result<_, _>>()?;
+        let mut row_ok = true;
+        for (i, feed) in &feeds {
+            let field = &new.fields[*i];
+            let value = match feed {
+                Some((old_ty, col)) => convert(old_ty, field, row.get_ref(*col)?),
+                None => field
+                    .default
+                    .as_ref()
+                    .map_or(Ok(Sql::Null), |d| field.ty.to_sql(d).map_err(|e| e.0)),
+            };
+            let value = match value {
+                Ok(Sql::Null) if field.required => Err(FieldCode::Required),
+                other => other,
+            };
+            match value {
+                Ok(v) => {
+                    if field.unique && v != Sql::Null && !unique_seen[*i].insert(format!("{v:?}")) {
+                        violations.add(&field.name, FieldCode::Invalid);
+                        row_ok = false;
+                    }
+                    values.push(v);
+                }
+                Err(code) => {
+                    violations.add(&field.name, code);
+                    row_ok = false;
+                    values.push(Sql::Null);
+                }
+            }
+        }
+        if row_ok && violations.0.is_empty() {
+            insert.execute(params_from_iter(values))?;
+            copied += 1;
+        }
+    }
+    drop(rows);
+    drop(read);
+    drop(insert);
+    if let Some(err) = violations.into_error() {
+        return Err(err);
+    }
+    conn.execute_batch(&format!("DROP TABLE {}", quote(&old.table)))?;
+    conn.execute_batch(&format!(
+        "ALTER TABLE {} RENAME TO {}",
+        quote(&temp),
+        quote(&old.table)
+    ))?;
+    for sql in ddl::create_indexes(new) {
+        conn.execute_batch(&sql)?;
+    }
+    Ok(copied)
+}
+
+/// Only indexes change: drop the collection's indexes and create the new set.
+pub fn reindex(
+    conn: &Connection,
+    old: &Collection,
+    new: &CollectionDef,
+) -> Result<(), ResourceError> {
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL")?
+        .query_map([&old.table], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for name in names {
+        conn.execute_batch(&format!("DROP INDEX {}", quote_index(&name)))?;
+    }
+    for sql in ddl::create_indexes(new) {
+        if let Err(e) = conn.execute_batch(&sql) {
+            if storage::StorageError::from(e).is_unique_violation() {
+                let field = new
+                    .fields
+                    .iter()
+                    .find(|f| f.unique && sql.contains(&format!("__u_{}\"", f.name)));
+                let name = field.map_or("?", |f| f.name.as_str());
+                return Err(ResourceError::SchemaConflict(format!(
+                    "field `{name}`: existing records have duplicate values, so it cannot be unique"
+                )));
+            }
+            return Err(ResourceError::Storage(storage::StorageError::Corrupt(
+                "index creation failed".into(),
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Index names come from `sqlite_schema`; they are ours (`rec_x__…`) but quote safely.
+fn quote_index(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}

@@ -1,0 +1,5 @@
+//! Managing collections (admins only): create, read, change (a migration), delete.
+
+pub mod migrate;
+pub mod service;
+mod transaction;

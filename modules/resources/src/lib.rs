@@ -1,0 +1,30 @@
+//! Collections: resource types defined at run time, each a real SQLite table, served as
+//! a validated, documented REST API.
+//!
+//! Other modules use [`Resources`] (the service) and the two HTTP entry points:
+//! [`CollectionsApi`] (poem-openapi, admins) and [`RecordsEndpoint`] (records).
+//! This module owns the `collections`, `collection_history` and `idempotency_keys`
+//! tables and every `rec_*` table.
+
+mod api;
+mod collections;
+mod ddl;
+mod error;
+pub mod fields;
+pub mod filter;
+mod openapi;
+pub mod records;
+mod registry;
+mod repo;
+pub mod rules;
+pub mod schema;
+mod service;
+
+pub use api::{CollectionsApi, RecordsEndpoint};
+pub use collections::service::Change;
+pub use error::ResourceError;
+pub use records::list::{ListParams, ListResult};
+pub use records::service::{Created, Idempotency, IfMatch};
+pub use repo::records::Record;
+pub use schema::{CollectionSpec, CollectionView, RESERVED_NAMES};
+pub use service::Resources;

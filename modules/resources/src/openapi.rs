@@ -1,0 +1,276 @@
+//! The OpenAPI fragment of one collection: its six operations, record / create / patch
+//! schemas with every constraint, list parameters and problem responses. Regenerated
+//! whenever the collection changes, so the document stays true.
+
+use crate::records::list::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::registry::Collection;
+use crate::rules::{Action, Grant};
+use kernel::DocFragment;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn problems() -> Value {
+    let problem = json!({"application/problem+json": {"schema": schema_ref("Problem")}});
+    json!({
+        "4XX": {"description": "Client error (RFC 9457 problem details)", "content": problem},
+        "5XX": {"description": "Server error (RFC 9457 problem details)", "content": problem}
+    })
+}
+
+fn with_problems(mut responses: Value) -> Value {
+    if let (Some(r), Value::Object(p)) = (responses.as_object_mut(), problems()) {
+        r.extend(p);
+    }
+    responses
+}
+
+/// Anonymous callers may use an action only if a grant is `public`.
+fn security(col: &Collection, action: Action) -> Value {
+    if col.def.rules.grants(action).contains(&Grant::Public) {
+        json!([{}, {"bearer": []}])
+    } else {
+        json!([{"bearer": []}])
+    }
+}
+
+fn nullable(mut schema: Value) -> Value {
+    if let Some(obj) = schema.as_object_mut() {
+        if obj.is_empty() {
+            // `{}` (any JSON) already admits null.
+            return schema;
+        }
+        obj.insert("nullable".into(), json!(true));
+    }
+    schema
+}
+
+fn system_properties() -> Map<String, Value> {
+    let mut p = Map::new();
+    p.insert(
+        "id".into(),
+        json!({"type": "string", "format": "uuid", "readOnly": true}),
+    );
+    p.insert(
+        "created_at".into(),
+        json!({"type": "string", "format": "date-time", "readOnly": true}),
+    );
+    p.insert(
+        "updated_at".into(),
+        json!({"type": "string", "format": "date-time", "readOnly": true}),
+    );
+    p.insert(
+        "version".into(),
+        json!({"type": "integer", "format": "int64", "minimum": 1, "readOnly": true}),
+    );
+    p.insert(
+        "owner".into(),
+        json!({"type": "string", "format": "uuid", "nullable": true, "readOnly": true}),
+    );
+    p
+}
+
+fn field_schema(field: &crate::schema::FieldDef) -> Value {
+    let mut schema = field.ty.openapi_schema();
+    if let (Some(obj), Some(d)) = (schema.as_object_mut(), &field.description) {
+        obj.insert("description".into(), json!(d));
+    }
+    schema
+}
+
+/// Record (as returned), RecordPartial (list items: `fields` may omit any property),
+/// Create, Replace and Patch bodies, and the list page.
+fn schemas(col: &Collection, base: &str, all: &[Arc<Collection>]) -> Map<String, Value> {
+    let mut record = system_properties();
+    let mut create = Map::new();
+    let mut patch = Map::new();
+    let mut create_required = Vec::new();
+    let mut record_required: Vec<Value> = ["id", "created_at", "updated_at", "version", "owner"]
+        .iter()
+        .map(|s| json!(s))
+        .collect();
+    for f in &col.def.fields {
+        let s = field_schema(f);
+        record.insert(
+            f.name.clone(),
+            if f.required {
+                s.clone()
+            } else {
+                nullable(s.clone())
+            },
+        );
+        record_required.push(json!(f.name));
+        let mut input = if f.required {
+            s.clone()
+        } else {
+            nullable(s.clone())
+        };
+        if let (Some(obj), Some(d)) = (input.as_object_mut(), &f.default) {
+            obj.insert("default".into(), d.clone());
+        }
+        create.insert(f.name.clone(), input.clone());
+        patch.insert(f.name.clone(), input);
+        if f.required && f.default.is_none() {
+            create_required.push(json!(f.name));
+        }
+    }
+    let expandable: Map<String, Value> = col
+        .def
+        .fields
+        .iter()
+        .filter_map(|f| match &f.ty {
+            crate::fields::FieldType::Relation(r) => {
+                let target = all.iter().find(|c| c.name() == r.collection)?;
+                Some((
+                    f.name.clone(),
+                    schema_ref(&format!("{}.Record", target.name())),
+                ))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut partial_props = record.clone();
+    partial_props.insert(
+        "expand".into(),
+        json!({"type": "object", "description": "Related records requested with `expand`.", "properties": expandable}),
+    );
+    let replace_required: Vec<Value> = col
+        .def
+        .fields
+        .iter()
+        .filter(|f| f.required)
+        .map(|f| json!(f.name))
+        .collect();
+    let mut out = Map::new();
+    out.insert(
+        format!("{base}Record"),
+        json!({"type": "object", "properties": record, "required": record_required}),
+    );
+    out.insert(
+        format!("{base}RecordPartial"),
+        json!({"type": "object", "properties": partial_props}),
+    );
+    out.insert(
+        format!("{base}Create"),
+        object(create.clone(), create_required),
+    );
+    out.insert(format!("{base}Replace"), object(create, replace_required));
+    out.insert(format!("{base}Patch"), object(patch, vec![]));
+    out.insert(
+        format!("{base}List"),
+        json!({"type": "object", "required": ["items", "next_cursor"], "properties": {
+            "items": {"type": "array", "items": schema_ref(&format!("{base}RecordPartial"))},
+            "next_cursor": {"type": "string", "nullable": true, "description": "Pass as `cursor` for the next page; null on the last page."},
+            "total": {"type": "integer", "format": "int64", "minimum": 0, "description": "Only with `count=true`."}}}),
+    );
+    out
+}
+
+fn object(properties: Map<String, Value>, required: Vec<Value>) -> Value {
+    let mut o = json!({"type": "object", "properties": properties, "additionalProperties": false});
+    if !required.is_empty() {
+        o["required"] = Value::Array(required);
+    }
+    o
+}
+
+fn query(name: &str, description: &str, schema: Value) -> Value {
+    json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema})
+}
+
+fn header(name: &str, description: &str) -> Value {
+    json!({"name": name, "in": "header", "required": false, "description": description, "schema": {"type": "string"}})
+}
+
+fn list_parameters(col: &Collection) -> Value {
+    let names: Vec<&str> = col.def.fields.iter().map(|f| f.name.as_str()).collect();
+    json!([
+        query("filter", "Filter expression (API.md 2.3), e.g. `views >= 10 && title ~ 'rust'`.", json!({"type": "string", "maxLength": 4096})),
+        query("sort", &format!("Comma-separated fields, `-` for descending; `id` breaks ties. Fields: id, created_at, updated_at, version, owner, {}.", names.join(", ")), json!({"type": "string"})),
+        query("limit", "Page size.", json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT})),
+        query("cursor", "The `next_cursor` of the previous page (same sort).", json!({"type": "string"})),
+        query("offset", "Rows to skip (page jumps); not with `cursor`.", json!({"type": "integer", "minimum": 0, "maximum": 1_000_000})),
+        query("fields", "Comma-separated fields to return.", json!({"type": "string"})),
+        query("expand", "Comma-separated relation fields to inline under `expand`.", json!({"type": "string"})),
+        query("count", "Add `total` (costs a COUNT query).", json!({"type": "boolean", "default": false})),
+    ])
+}
+
+fn json_body(schema: &str, merge_patch: bool) -> Value {
+    let mut content = Map::new();
+    if merge_patch {
+        content.insert(
+            "application/merge-patch+json".into(),
+            json!({"schema": schema_ref(schema)}),
+        );
+    }
+    content.insert(
+        "application/json".into(),
+        json!({"schema": schema_ref(schema)}),
+    );
+    json!({"required": true, "content": content})
+}
+
+fn record_response(description: &str, schema: &str) -> Value {
+    json!({"description": description,
+           "headers": {"ETag": {"description": "Strong validator from the record's version.", "schema": {"type": "string"}}},
+           "content": {"application/json": {"schema": schema_ref(schema)}}})
+}
+
+pub fn fragment(col: &Collection, all: &[Arc<Collection>]) -> DocFragment {
+    let name = col.name();
+    // Names are unique and `.` is allowed in component names, so no two collections collide.
+    let base = format!("{name}.");
+    let tag = json!([name]);
+    let id_param = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}});
+    let if_match = header(
+        "If-Match",
+        "Only if the record's ETag matches (412 otherwise).",
+    );
+    let record = format!("{base}Record");
+    let mut paths = Map::new();
+    paths.insert(
+        format!("/{name}"),
+        json!({
+            "get": {"tags": tag, "operationId": format!("list_{name}"), "summary": format!("List {name}"),
+                    "parameters": list_parameters(col), "security": security(col, Action::List),
+                    "responses": with_problems(json!({"200": {"description": "A page of records",
+                        "headers": {"Link": {"description": "`<…>; rel=\"next\"` when there is a next page", "schema": {"type": "string"}}},
+                        "content": {"application/json": {"schema": schema_ref(&format!("{base}List"))}}}}))},
+            "post": {"tags": tag, "operationId": format!("create_{name}"), "summary": format!("Create a record in {name}"),
+                     "parameters": [header("Idempotency-Key", "Replays the first response for 24 h instead of creating twice.")],
+                     "security": security(col, Action::Create), "requestBody": json_body(&format!("{base}Create"), false),
+                     "responses": with_problems(json!({"201": {"description": "Created",
+                        "headers": {"Location": {"schema": {"type": "string"}}, "ETag": {"schema": {"type": "string"}}},
+                        "content": {"application/json": {"schema": schema_ref(&record)}}}}))}
+        }),
+    );
+    paths.insert(
+        format!("/{name}/{{id}}"),
+        json!({
+            "parameters": [id_param],
+            "get": {"tags": tag, "operationId": format!("get_{name}"), "summary": format!("Get a record of {name}"),
+                    "parameters": [header("If-None-Match", "304 if the record still has this ETag.")],
+                    "security": security(col, Action::View),
+                    "responses": with_problems(json!({"200": record_response("The record", &record), "304": {"description": "Not modified"}}))},
+            "put": {"tags": tag, "operationId": format!("replace_{name}"), "summary": "Replace a record",
+                    "parameters": [if_match.clone()], "security": security(col, Action::Update),
+                    "requestBody": json_body(&format!("{base}Replace"), false),
+                    "responses": with_problems(json!({"200": record_response("The updated record", &record)}))},
+            "patch": {"tags": tag, "operationId": format!("patch_{name}"), "summary": "Update fields (JSON merge patch)",
+                      "parameters": [if_match.clone()], "security": security(col, Action::Update),
+                      "requestBody": json_body(&format!("{base}Patch"), true),
+                      "responses": with_problems(json!({"200": record_response("The updated record", &record)}))},
+            "delete": {"tags": tag, "operationId": format!("delete_{name}"), "summary": "Delete a record",
+                       "parameters": [if_match], "security": security(col, Action::Delete),
+                       "responses": with_problems(json!({"204": {"description": "Deleted"}}))}
+        }),
+    );
+    DocFragment {
+        paths,
+        schemas: schemas(col, &base, all),
+    }
+}

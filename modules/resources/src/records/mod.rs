@@ -1,0 +1,6 @@
+//! Records of a collection: validation of bodies, listing, and the write operations.
+
+pub mod body;
+pub mod cursor;
+pub mod list;
+pub mod service;

@@ -1,0 +1,217 @@
+//! Record operations: access decision, validation, then one write job in which the
+//! definition, access restriction and `If-Match` are checked atomically with the write.
+
+use super::body::{self, Mode};
+use crate::error::ResourceError;
+use crate::registry::Collection;
+use crate::repo::idempotency::{self, StoredResponse};
+use crate::repo::records::{self, Record};
+use crate::rules::{authorize, Access, Action};
+use crate::service::Resources;
+use kernel::{clock, ids, Principal};
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+/// `If-Match` as parsed by the HTTP layer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IfMatch {
+    /// `*`: the record must exist.
+    Any,
+    /// Versions from strong ETags (weak or malformed tags match nothing).
+    Versions(Vec<i64>),
+}
+
+/// An `Idempotency-Key` with what identifies the request it came with.
+#[derive(Clone, Debug)]
+pub struct Idempotency {
+    pub key: String,
+    pub request_hash: Vec<u8>,
+}
+
+pub enum Created {
+    New(Record),
+    /// The stored first response for this key.
+    Replayed(StoredResponse),
+}
+
+fn deny(problem: kernel::Problem) -> ResourceError {
+    ResourceError::Denied(problem)
+}
+
+/// Fails the job if the definition the request was validated against is no longer current.
+fn still_current(
+    resources: &Resources,
+    col: &Collection,
+) -> Result<Arc<Collection>, ResourceError> {
+    match resources.registry.get(col.name()) {
+        Some(now) if now.schema_version == col.schema_version => Ok(now),
+        _ => Err(ResourceError::DefinitionChanged),
+    }
+}
+
+fn expected_version(
+    current: &Record,
+    if_match: Option<&IfMatch>,
+) -> Result<Option<i64>, ResourceError> {
+    match if_match {
+        None => Ok(None),
+        Some(IfMatch::Any) => Ok(Some(current.version)),
+        Some(IfMatch::Versions(v)) if v.contains(&current.version) => Ok(Some(current.version)),
+        Some(IfMatch::Versions(_)) => Err(ResourceError::PreconditionFailed),
+    }
+}
+
+impl Resources {
+    pub async fn get_record(
+        &self,
+        caller: Option<&Principal>,
+        collection: &str,
+        id: &str,
+    ) -> Result<Record, ResourceError> {
+        let col = self.collection(collection)?;
+        let access = authorize(&col.def.rules, Action::View, caller).map_err(deny)?;
+        let id = id.to_owned();
+        self.db
+            .read(move |conn| {
+                records::get(conn, &col, &id, &access)?.ok_or(ResourceError::RecordNotFound)
+            })
+            .await
+    }
+
+    /// Creates a record. With an idempotency key, the stored response of an earlier
+    /// identical request is returned instead, and nothing is created.
+    pub async fn create_record(
+        &self,
+        caller: Option<&Principal>,
+        collection: &str,
+        body: &Map<String, Value>,
+        idem: Option<Idempotency>,
+        render: impl FnOnce(&Record) -> StoredResponse + Send + 'static,
+    ) -> Result<Created, ResourceError> {
+        let col = self.collection(collection)?;
+        authorize(&col.def.rules, Action::Create, caller).map_err(deny)?;
+        let values = body::validate(&col, body, Mode::Create).map_err(ResourceError::Invalid)?;
+        let owner = caller.map(|p| p.user_id.clone());
+        let scope = format!("{}:{}", owner.as_deref().unwrap_or("anonymous"), col.name());
+        let me = self.clone();
+        self.db
+            .write(move |conn| {
+                let col = still_current(&me, &col)?;
+                let now = clock::now();
+                if let Some(idem) = &idem {
+                    if let Some(stored) =
+                        idempotency::lookup(conn, &scope, &idem.key, &idem.request_hash, &now)?
+                    {
+                        return Ok(Created::Replayed(stored));
+                    }
+                }
+                let record =
+                    records::insert(conn, &col, &ids::new_id(), owner.as_deref(), &now, &values)?;
+                if let Some(idem) = &idem {
+                    let expires =
+                        clock::from_now(std::time::Duration::from_secs(idempotency::TTL_SECS));
+                    idempotency::store(
+                        conn,
+                        &scope,
+                        &idem.key,
+                        &idem.request_hash,
+                        &render(&record),
+                        &now,
+                        &expires,
+                    )?;
+                }
+                Ok(Created::New(record))
+            })
+            .await
+    }
+
+    /// PUT: the body is the whole record.
+    pub async fn replace_record(
+        &self,
+        caller: Option<&Principal>,
+        collection: &str,
+        id: &str,
+        body: &Map<String, Value>,
+        if_match: Option<IfMatch>,
+    ) -> Result<Record, ResourceError> {
+        let col = self.collection(collection)?;
+        let access = authorize(&col.def.rules, Action::Update, caller).map_err(deny)?;
+        let values = body::validate(&col, body, Mode::Replace).map_err(ResourceError::Invalid)?;
+        self.update(col, access, id, if_match, move |_, _| Ok(values))
+            .await
+    }
+
+    /// PATCH: a JSON merge patch (RFC 7396) applied to the current record.
+    pub async fn patch_record(
+        &self,
+        caller: Option<&Principal>,
+        collection: &str,
+        id: &str,
+        patch: Map<String, Value>,
+        if_match: Option<IfMatch>,
+    ) -> Result<Record, ResourceError> {
+        let col = self.collection(collection)?;
+        let access = authorize(&col.def.rules, Action::Update, caller).map_err(deny)?;
+        let mut errors = Vec::new();
+        body::check_keys(&col, &patch, &mut errors);
+        if !errors.is_empty() {
+            return Err(ResourceError::Invalid(errors));
+        }
+        self.update(col, access, id, if_match, move |col, current| {
+            let mut merged = Value::Object(body::user_fields(col, &current.json));
+            body::merge_patch(&mut merged, &Value::Object(patch));
+            let merged = merged.as_object().cloned().unwrap_or_default();
+            body::validate(col, &merged, Mode::Replace).map_err(ResourceError::Invalid)
+        })
+        .await
+    }
+
+    async fn update(
+        &self,
+        col: Arc<Collection>,
+        access: Access,
+        id: &str,
+        if_match: Option<IfMatch>,
+        values: impl FnOnce(&Collection, &Record) -> Result<body::Values, ResourceError>
+            + Send
+            + 'static,
+    ) -> Result<Record, ResourceError> {
+        let id = id.to_owned();
+        let me = self.clone();
+        self.db
+            .write(move |conn| {
+                let col = still_current(&me, &col)?;
+                let current =
+                    records::get(conn, &col, &id, &access)?.ok_or(ResourceError::RecordNotFound)?;
+                let expected = expected_version(&current, if_match.as_ref())?;
+                let values = values(&col, &current)?;
+                records::update(conn, &col, &id, &access, expected, &clock::now(), &values)
+            })
+            .await
+    }
+
+    pub async fn delete_record(
+        &self,
+        caller: Option<&Principal>,
+        collection: &str,
+        id: &str,
+        if_match: Option<IfMatch>,
+    ) -> Result<(), ResourceError> {
+        let col = self.collection(collection)?;
+        let access = authorize(&col.def.rules, Action::Delete, caller).map_err(deny)?;
+        let id = id.to_owned();
+        self.db
+            .write(move |conn| {
+                let expected = match &if_match {
+                    None => None,
+                    Some(m) => {
+                        let current = records::get(conn, &col, &id, &access)?
+                            .ok_or(ResourceError::RecordNotFound)?;
+                        expected_version(&current, Some(m))?
+                    }
+                };
+                records::delete(conn, &col, &id, &access, expected)
+            })
+            .await
+    }
+}

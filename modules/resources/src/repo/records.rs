@@ -1,0 +1,264 @@
+//! Single-record SQL: read, insert, update, delete, with the access restriction and the
+//! optimistic-concurrency check inside the statement, so both are atomic with the write.
+
+use crate::error::ResourceError;
+use crate::fields::FieldType;
+use crate::registry::Collection;
+use crate::rules::Access;
+use crate::schema::quote;
+use rusqlite::types::Value as Sql;
+use rusqlite::{params_from_iter, Connection, OptionalExtension, Row};
+use serde_json::{Map, Value};
+use storage::{ConstraintKind, StorageError};
+
+pub const SYSTEM_COLUMNS: &str = "\"id\", \"created_at\", \"updated_at\", \"version\", \"owner\"";
+
+/// A record as read: its JSON object and its version (for the ETag).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    pub json: Map<String, Value>,
+    pub version: i64,
+}
+
+/// The full select list: system columns, then every field in definition order.
+pub fn select_list(col: &Collection) -> String {
+    let mut s = SYSTEM_COLUMNS.to_string();
+    for f in &col.def.fields {
+        s.push_str(", ");
+        s.push_str(&quote(&f.name));
+    }
+    s
+}
+
+/// Reads a row produced by `select_list` into a record.
+pub fn record_from_row(col: &Collection, row: &Row<'_>) -> rusqlite::Result<Record> {
+    let mut json = Map::with_capacity(5 + col.def.fields.len());
+    let version: i64 = row.get(3)?;
+    json.insert("id".into(), Value::String(row.get(0)?));
+    json.insert("created_at".into(), Value::String(row.get(1)?));
+    json.insert("updated_at".into(), Value::String(row.get(2)?));
+    json.insert("version".into(), version.into());
+    json.insert(
+        "owner".into(),
+        row.get::<_, Option<String>>(4)?
+            .map_or(Value::Null, Value::String),
+    );
+    for (i, f) in col.def.fields.iter().enumerate() {
+        json.insert(f.name.clone(), f.ty.to_json(row.get_ref(5 + i)?));
+    }
+    Ok(Record { json, version })
+}
+
+/// `AND "owner" = ?` when the caller may only touch its own records.
+fn access_clause(access: &Access, params: &mut Vec<Sql>) -> &'static str {
+    match access {
+        Access::All => "",
+        Access::OwnedBy(user) => {
+            params.push(Sql::Text(user.clone()));
+            " AND \"owner\" = ?"
+        }
+    }
+}
+
+pub fn get(
+    conn: &Connection,
+    col: &Collection,
+    id: &str,
+    access: &Access,
+) -> Result<Option<Record>, ResourceError> {
+    let mut params = vec![Sql::Text(id.to_owned())];
+    let clause = access_clause(access, &mut params);
+    let sql = format!(
+        "SELECT {} FROM {} WHERE \"id\" = ?{clause}",
+        select_list(col),
+        quote(&col.table)
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(params), |r| record_from_row(col, r))
+        .optional()?)
+}
+
+/// Checks that every relation value points at an existing record, so the client learns
+/// which field is wrong (a foreign key failure would not say).
+pub fn check_relations(
+    conn: &Connection,
+    col: &Collection,
+    values: &[(String, Sql)],
+) -> Result<(), ResourceError> {
+    let mut errors = Vec::new();
+    for (name, value) in values {
+        let (Some(field), Sql::Text(id)) = (col.field(name), value) else {
+            continue;
+        };
+        if let FieldType::Relation(r) = &field.ty {
+            let sql = format!(
+                "SELECT 1 FROM {} WHERE \"id\" = ?",
+                quote(&crate::schema::table_name(&r.collection))
+            );
+            let found = conn.prepare_cached(&sql)?.exists([id])?;
+            if !found {
+                errors.push(kernel::FieldError::new(
+                    name.clone(),
+                    kernel::FieldCode::RelationNotFound,
+                    format!("no record {id} in `{}`", r.collection),
+                ));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ResourceError::Invalid(errors))
+    }
+}
+
+pub fn insert(
+    conn: &Connection,
+    col: &Collection,
+    id: &str,
+    owner: Option<&str>,
+    now: &str,
+    values: &[(String, Sql)],
+) -> Result<Record, ResourceError> {
+    check_relations(conn, col, values)?;
+    let mut names = String::from("\"id\", \"created_at\", \"updated_at\", \"version\", \"owner\"");
+    let mut marks = String::from("?, ?, ?, 1, ?");
+    let mut params = vec![
+        Sql::Text(id.to_owned()),
+        Sql::Text(now.to_owned()),
+        Sql::Text(now.to_owned()),
+        owner.map_or(Sql::Null, |o| Sql::Text(o.to_owned())),
+    ];
+    for (name, value) in values {
+        names.push_str(", ");
+        names.push_str(&quote(name));
+        marks.push_str(", ?");
+        params.push(value.clone());
+    }
+    let sql = format!(
+        "INSERT INTO {} ({names}) VALUES ({marks}) RETURNING {}",
+        quote(&col.table),
+        select_list(col)
+    );
+    conn.prepare_cached(&sql)?
+        .query_row(params_from_iter(params), |r| record_from_row(col, r))
+        .map_err(|e| constraint_error(col, e))
+}
+
+/// Updates the given columns (all fields for PUT, the changed ones for PATCH). `expected`
+/// is the version from `If-Match`; the check is part of the UPDATE itself.
+pub fn update(
+    conn: &Connection,
+    col: &Collection,
+    id: &str,
+    access: &Access,
+    expected: Option<i64>,
+    now: &str,
+    values: &[(String, Sql)],
+) -> Result<Record, ResourceError> {
+    check_relations(conn, col, values)?;
+    let mut sets = String::from("\"updated_at\" = ?, \"version\" = \"version\" + 1");
+    let mut params = vec![Sql::Text(now.to_owned())];
+    for (name, value) in values {
+        sets.push_str(&format!(", {} = ?", quote(name)));
+        params.push(value.clone());
+    }
+    params.push(Sql::Text(id.to_owned()));
+    let mut sql = format!("UPDATE {} SET {sets} WHERE \"id\" = ?", quote(&col.table));
+    sql.push_str(access_clause(access, &mut params));
+    if let Some(v) = expected {
+        sql.push_str(" AND \"version\" = ?");
+        params.push(Sql::Integer(v));
+    }
+    sql.push_str(&format!(" RETURNING {}", select_list(col)));
+    let updated = conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(params), |r| record_from_row(col, r))
+        .optional()
+        .map_err(|e| constraint_error(col, e))?;
+    match updated {
+        Some(record) => Ok(record),
+        None => Err(missing_or_changed(conn, col, id, access, expected)?),
+    }
+}
+
+pub fn delete(
+    conn: &Connection,
+    col: &Collection,
+    id: &str,
+    access: &Access,
+    expected: Option<i64>,
+) -> Result<(), ResourceError> {
+    let mut params = vec![Sql::Text(id.to_owned())];
+    let mut sql = format!("DELETE FROM {} WHERE \"id\" = ?", quote(&col.table));
+    sql.push_str(access_clause(access, &mut params));
+    if let Some(v) = expected {
+        sql.push_str(" AND \"version\" = ?");
+        params.push(Sql::Integer(v));
+    }
+    let n = conn
+        .prepare_cached(&sql)?
+        .execute(params_from_iter(params))
+        .map_err(|e| match StorageError::from(e) {
+            StorageError::Constraint {
+                kind: ConstraintKind::ForeignKey,
+                ..
+            } => ResourceError::Conflict(
+                "other records reference this one through a relation with on_delete = restrict"
+                    .into(),
+            ),
+            other => ResourceError::Storage(other),
+        })?;
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(missing_or_changed(conn, col, id, access, expected)?)
+    }
+}
+
+/// After a write matched no row: 404 if the caller cannot see the record, else 412.
+fn missing_or_changed(
+    conn: &Connection,
+    col: &Collection,
+    id: &str,
+    access: &Access,
+    expected: Option<i64>,
+) -> Result<ResourceError, ResourceError> {
+    Ok(match (get(conn, col, id, access)?, expected) {
+        (Some(_), Some(_)) => ResourceError::PreconditionFailed,
+        _ => ResourceError::RecordNotFound,
+    })
+}
+
+/// Turns a constraint failure into the client's mistake it describes.
+fn constraint_error(col: &Collection, e: rusqlite::Error) -> ResourceError {
+    match StorageError::from(e) {
+        StorageError::Constraint {
+            kind: ConstraintKind::Unique,
+            message,
+        } => {
+            // "UNIQUE constraint failed: rec_posts.slug"
+            let field = message
+                .rsplit('.')
+                .next()
+                .filter(|f| col.field(f).is_some())
+                .unwrap_or("?")
+                .to_string();
+            ResourceError::Unique(field)
+        }
+        StorageError::Constraint {
+            kind: ConstraintKind::ForeignKey,
+            ..
+        } => ResourceError::Conflict("a relation points at a record that does not exist".into()),
+        StorageError::Constraint { message, .. } => {
+            // Validation runs first, so a CHECK or NOT NULL failure here is a bug.
+            tracing::error!(collection = col.name(), %message, "constraint failed after validation");
+            ResourceError::Storage(StorageError::Constraint {
+                kind: ConstraintKind::Other,
+                message,
+            })
+        }
+        other => ResourceError::Storage(other),
+    }
+}

@@ -1,0 +1,93 @@
+//! Collection definitions: the validated, typed form (`CollectionDef`) and the JSON form
+//! clients send and the database stores (`spec`).
+
+mod spec;
+
+pub use spec::{CollectionSpec, CollectionView, FieldSpec, FieldTypeName, OnDeleteName, RulesSpec};
+
+use crate::fields::FieldType;
+use crate::rules::Rules;
+use serde_json::Value;
+
+/// Columns every record has; clients may read but never write them.
+pub const SYSTEM_FIELDS: [&str; 5] = ["id", "created_at", "updated_at", "version", "owner"];
+
+/// Names refused for collections (API.md 2): they are, or will be, system paths.
+pub const RESERVED_NAMES: [&str; 13] = [
+    "auth",
+    "users",
+    "collections",
+    "tokens",
+    "admin",
+    "system",
+    "openapi.json",
+    "docs",
+    "batch",
+    "files",
+    "realtime",
+    "health",
+    "metrics",
+];
+
+pub const MAX_FIELDS: usize = 200;
+
+/// `^[a-z][a-z0-9_]{0,62}$`: safe to quote into SQL and to use in URLs.
+pub fn is_valid_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes[0].is_ascii_lowercase()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_')
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldDef {
+    pub name: String,
+    pub ty: FieldType,
+    pub required: bool,
+    pub unique: bool,
+    pub indexed: bool,
+    /// Already checked against the type.
+    pub default: Option<Value>,
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CollectionDef {
+    pub name: String,
+    pub description: Option<String>,
+    pub fields: Vec<FieldDef>,
+    pub rules: Rules,
+}
+
+impl CollectionDef {
+    pub fn field(&self, name: &str) -> Option<&FieldDef> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// The SQLite table. The prefix keeps collection tables apart from system tables
+    /// (and from SQLite's reserved `sqlite_` names).
+    pub fn table(&self) -> String {
+        table_name(&self.name)
+    }
+
+    /// Collections this one points at through relation fields.
+    pub fn relation_targets(&self) -> impl Iterator<Item = &str> {
+        self.fields.iter().filter_map(|f| match &f.ty {
+            FieldType::Relation(r) => Some(r.collection.as_str()),
+            _ => None,
+        })
+    }
+}
+
+pub fn table_name(collection: &str) -> String {
+    format!("rec_{collection}")
+}
+
+/// A quoted SQL identifier. Only ever called with names that passed `is_valid_name`.
+pub fn quote(name: &str) -> String {
+    debug_assert!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+    format!("\"{name}\"")
+}
