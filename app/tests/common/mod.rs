@@ -33,6 +33,13 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    // TEST_LOG=debug shows the server's log while a test runs.
+    if let Ok(filter) = std::env::var("TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    }
     let data_dir = tempfile::tempdir().unwrap();
     let mut config = test_config(data_dir.path());
     adjust(&mut config);
@@ -125,4 +132,54 @@ pub async fn assert_problem(resp: reqwest::Response, status: u16, code: &str) ->
     assert_eq!(body["request_id"], request_id.as_str());
     assert!(body["instance"].as_str().unwrap().starts_with('/'));
     body
+}
+
+impl TestApp {
+    /// Logs in and returns the access token.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let resp = self
+            .client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "login of {email}");
+        let body: Value = resp.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// Creates a non-admin user with roles and returns (user id, access token).
+    pub async fn user_token(&self, email: &str, roles: &[&str]) -> (String, String) {
+        let user = self
+            .auth
+            .create_user(email, "user password 1", roles)
+            .await
+            .unwrap();
+        (user.id, self.login(email, "user password 1").await)
+    }
+
+    pub async fn create_collection(&self, token: &str, definition: Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/v1/collections"))
+            .bearer_auth(token)
+            .json(&definition)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A request with an optional bearer token.
+    pub fn req(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let builder = self.client.request(method, self.url(path));
+        match token {
+            Some(t) => builder.bearer_auth(t),
+            None => builder,
+        }
+    }
 }

@@ -82,6 +82,28 @@ pub fn upsert_admin(
     Ok(id)
 }
 
+pub fn insert_user(
+    conn: &Connection,
+    id: &str,
+    email: &str,
+    password_hash: &str,
+    roles: &[String],
+    now: &str,
+) -> Result<(), StorageError> {
+    conn.prepare_cached(
+        "INSERT INTO users (id, email, password_hash, roles, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+    )?
+    .execute(params![
+        id,
+        email,
+        password_hash,
+        serde_json::to_string(roles).unwrap_or_else(|_| "[]".into()),
+        now
+    ])?;
+    Ok(())
+}
+
 pub struct NewToken<'a> {
     pub id: &'a str,
     pub user_id: &'a str,

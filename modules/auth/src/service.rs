@@ -92,6 +92,34 @@ impl AuthService {
         self.user(&id).await
     }
 
+    /// Creates a regular (non-admin) user with the given roles.
+    pub async fn create_user(
+        &self,
+        email: &str,
+        password: &str,
+        roles: &[&str],
+    ) -> Result<User, AuthError> {
+        let email = check_new_account(email, password)?;
+        let hash = self.passwords.hash(password.to_owned()).await;
+        let id = ids::new_id();
+        let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+        let new_id = id.clone();
+        self.db
+            .write(move |conn| {
+                repo::insert_user(conn, &new_id, &email, &hash, &roles, &clock::now()).map_err(
+                    |e| {
+                        if e.is_unique_violation() {
+                            AuthError::invalid("email", FieldCode::Invalid, "is already registered")
+                        } else {
+                            AuthError::from(e)
+                        }
+                    },
+                )
+            })
+            .await?;
+        self.user(&id).await
+    }
+
     pub async fn has_admin(&self) -> Result<bool, AuthError> {
         self.db
             .read(|conn| repo::admin_exists(conn).map_err(AuthError::from))

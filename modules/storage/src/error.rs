@@ -101,7 +101,7 @@ impl From<rusqlite::Error> for StorageError {
                 StorageError::Corrupt(text())
             }
             ffi::ErrorCode::ConstraintViolation => StorageError::Constraint {
-                kind: constraint_kind(code.extended_code),
+                kind: constraint_kind(code.extended_code, message.as_deref()),
                 message: text(),
             },
             _ => StorageError::Sqlite(err),
@@ -120,11 +120,17 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-fn constraint_kind(extended_code: std::os::raw::c_int) -> ConstraintKind {
+fn constraint_kind(extended_code: std::os::raw::c_int, message: Option<&str>) -> ConstraintKind {
     match extended_code {
         ffi::SQLITE_CONSTRAINT_UNIQUE => ConstraintKind::Unique,
         ffi::SQLITE_CONSTRAINT_PRIMARYKEY => ConstraintKind::PrimaryKey,
         ffi::SQLITE_CONSTRAINT_FOREIGNKEY => ConstraintKind::ForeignKey,
+        // ON DELETE RESTRICT fires through SQLite's trigger machinery.
+        ffi::SQLITE_CONSTRAINT_TRIGGER
+            if message.is_some_and(|m| m.starts_with("FOREIGN KEY constraint failed")) =>
+        {
+            ConstraintKind::ForeignKey
+        }
         ffi::SQLITE_CONSTRAINT_CHECK => ConstraintKind::Check,
         ffi::SQLITE_CONSTRAINT_NOTNULL => ConstraintKind::NotNull,
         _ => ConstraintKind::Other,
@@ -195,7 +201,9 @@ mod tests {
         conn.execute_batch(
             "PRAGMA foreign_keys = ON;
              CREATE TABLE p(id INTEGER PRIMARY KEY);
-             CREATE TABLE c(p INTEGER REFERENCES p(id), n INTEGER NOT NULL CHECK (n > 0));",
+             CREATE TABLE c(p INTEGER REFERENCES p(id), n INTEGER NOT NULL CHECK (n > 0));
+             CREATE TABLE r(p INTEGER REFERENCES p(id) ON DELETE RESTRICT);
+             INSERT INTO p VALUES (1); INSERT INTO r VALUES (1);",
         )
         .unwrap();
         let kind = |sql: &str| match StorageError::from(conn.execute(sql, []).unwrap_err()) {
@@ -213,6 +221,11 @@ mod tests {
         assert_eq!(
             kind("INSERT INTO c VALUES (NULL, 0)"),
             ConstraintKind::Check
+        );
+        // RESTRICT reports SQLITE_CONSTRAINT_TRIGGER; it is still a foreign key.
+        assert_eq!(
+            kind("DELETE FROM p WHERE id = 1"),
+            ConstraintKind::ForeignKey
         );
     }
 

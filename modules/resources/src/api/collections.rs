@@ -43,7 +43,8 @@ struct ChangeBody {
     steps: Vec<String>,
     /// False for a dry run.
     applied: bool,
-    /// Rows copied when the table had to be rebuilt.
+    /// Rows copied when the table had to be rebuilt; null when it was not.
+    #[oai(nullable)]
     rows_copied: Option<u64>,
 }
 

@@ -244,7 +244,7 @@ impl RecordsEndpoint {
         let body = object_body(req, false).await?;
         let idem = key.map(|key| Idempotency {
             key,
-            request_hash: Sha256::digest(serde_json::to_vec(&body).unwrap_or_default()).to_vec(),
+            request_hash: Sha256::digest(canonical_json(&Value::Object(body.clone()))).to_vec(),
         });
         let base = req.original_uri().path().trim_end_matches('/').to_owned();
         let render = move |record: &Record| StoredResponse {
@@ -280,6 +280,28 @@ impl RecordsEndpoint {
         }
         Ok(builder.body(stored.body))
     }
+}
+
+/// JSON with object keys sorted at every level, so two bodies that differ only in key
+/// order count as the same request for `Idempotency-Key`.
+fn canonical_json(value: &Value) -> Vec<u8> {
+    fn sorted(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<_> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k.clone(), sorted(v)))
+                        .collect(),
+                )
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    serde_json::to_vec(&sorted(value)).unwrap_or_default()
 }
 
 /// Percent-encodes a query value (everything but unreserved characters).

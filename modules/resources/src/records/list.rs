@@ -152,8 +152,8 @@ impl Resources {
         params: &ListParams,
     ) -> Result<ListResult, ResourceError> {
         let col = self.collection(collection)?;
-        let access = authorize(&col.def.rules, Action::List, caller)
-            .map_err(ResourceError::Denied)?;
+        let access =
+            authorize(&col.def.rules, Action::List, caller).map_err(ResourceError::Denied)?;
         let filter = match params.filter.as_deref() {
             None => None,
             Some(f) if f.trim().is_empty() => None,

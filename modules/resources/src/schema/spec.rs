@@ -131,6 +131,8 @@ pub struct CollectionSpec {
 #[oai(rename = "Collection")]
 pub struct CollectionView {
     pub name: String,
+    /// Null when the definition has none.
+    #[oai(nullable)]
     pub description: Option<String>,
     pub fields: Vec<FieldSpec>,
     pub rules: RulesSpec,
