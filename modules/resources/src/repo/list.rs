@@ -100,20 +100,8 @@ fn keyset_condition(sort: &[SortKey], after: &[Sql], params: &mut Vec<Sql>) -> S
     }
 }
 
-pub fn list(conn: &Connection, col: &Collection, q: &ListQuery) -> Result<Page, ResourceError> {
-    let table = quote(&col.table);
-    let mut count_params = Vec::new();
-    let count_conds = base_conditions(q, &mut count_params);
-    let total = if q.count {
-        let sql = format!("SELECT count(*) FROM {table}{}", where_clause(&count_conds));
-        Some(
-            conn.prepare_cached(&sql)?
-                .query_row(params_from_iter(count_params), |r| r.get(0))?,
-        )
-    } else {
-        None
-    };
-
+/// The page query and its parameters (also what the query-plan tests inspect).
+pub fn page_sql(col: &Collection, q: &ListQuery) -> (String, Vec<Sql>) {
     let mut params = Vec::new();
     let mut conds = base_conditions(q, &mut params);
     if let Some(after) = &q.after {
@@ -126,14 +114,40 @@ pub fn list(conn: &Connection, col: &Collection, q: &ListQuery) -> Result<Page, 
         .collect();
     let sort_cols: Vec<String> = q.sort.iter().map(|k| quote(&k.field)).collect();
     let sql = format!(
-        "SELECT {}, {} FROM {table}{} ORDER BY {} LIMIT ? OFFSET ?",
+        "SELECT {}, {} FROM {}{} ORDER BY {} LIMIT ? OFFSET ?",
         select_list(col),
         sort_cols.join(", "),
+        quote(&col.table),
         where_clause(&conds),
         order.join(", ")
     );
     params.push(Sql::Integer(q.limit as i64 + 1));
     params.push(Sql::Integer(q.offset.min(i64::MAX as u64) as i64));
+    (sql, params)
+}
+
+pub fn count_sql(col: &Collection, q: &ListQuery) -> (String, Vec<Sql>) {
+    let mut params = Vec::new();
+    let conds = base_conditions(q, &mut params);
+    let sql = format!(
+        "SELECT count(*) FROM {}{}",
+        quote(&col.table),
+        where_clause(&conds)
+    );
+    (sql, params)
+}
+
+pub fn list(conn: &Connection, col: &Collection, q: &ListQuery) -> Result<Page, ResourceError> {
+    let total = if q.count {
+        let (sql, params) = count_sql(col, q);
+        Some(
+            conn.prepare_cached(&sql)?
+                .query_row(params_from_iter(params), |r| r.get(0))?,
+        )
+    } else {
+        None
+    };
+    let (sql, params) = page_sql(col, q);
     let first_sort_col = 5 + col.def.fields.len();
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params_from_iter(params))?;
@@ -163,5 +177,174 @@ fn where_clause(conds: &[String]) -> String {
         String::new()
     } else {
         format!(" WHERE {}", conds.join(" AND "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Queries must use the indexes (issue: "test that a filter or sort on an indexed
+    //! field does not scan"): EXPLAIN QUERY PLAN on a real table with real indexes.
+    use super::*;
+    use crate::ddl;
+    use crate::filter;
+    use crate::schema::CollectionSpec;
+    use rusqlite::Connection;
+
+    fn setup() -> (Connection, Collection) {
+        let spec: CollectionSpec = serde_json::from_value(serde_json::json!({
+            "name": "posts", "fields": [
+                {"name": "title", "type": "text", "required": true},
+                {"name": "views", "type": "integer", "indexed": true},
+                {"name": "slug", "type": "text", "unique": true},
+                {"name": "body", "type": "text"}]}))
+        .unwrap();
+        let def = spec.to_def().unwrap();
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE users (id TEXT PRIMARY KEY)")
+            .unwrap();
+        conn.execute_batch(&ddl::create_table(&def, &def.table()))
+            .unwrap();
+        for sql in ddl::create_indexes(&def) {
+            conn.execute_batch(&sql).unwrap();
+        }
+        // Statistics as a populated table would have them, so the planner is realistic.
+        conn.execute_batch(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+             INSERT INTO rec_posts (id, created_at, updated_at, title, views, slug)
+             SELECT printf('%08d', i), printf('2026-01-01T00:00:%05d', i), 'x', 't' || i, i % 500, 's' || i FROM n;
+             ANALYZE;",
+        )
+        .unwrap();
+        let col = Collection::new(def, 1, "x".into(), "x".into());
+        (conn, col)
+    }
+
+    fn query(
+        col: &Collection,
+        filter_text: Option<&str>,
+        sort: &[(&str, bool, bool)],
+        after: bool,
+    ) -> ListQuery {
+        let sort: Vec<SortKey> = sort
+            .iter()
+            .map(|(f, desc, nullable)| SortKey {
+                field: f.to_string(),
+                desc: *desc,
+                nullable: *nullable,
+            })
+            .collect();
+        let after = after.then(|| {
+            sort.iter()
+                .map(|k| {
+                    if k.field == "id" || k.field == "created_at" {
+                        Sql::Text("00000100".into())
+                    } else {
+                        Sql::Integer(10)
+                    }
+                })
+                .collect()
+        });
+        ListQuery {
+            filter: filter_text.map(|f| filter::compile(f, col).unwrap()),
+            sort,
+            limit: 50,
+            offset: 0,
+            after,
+            access: Access::All,
+            count: false,
+        }
+    }
+
+    fn plan(conn: &Connection, sql: &str, params: Vec<Sql>) -> String {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = stmt
+            .query_map(params_from_iter(params), |r| r.get::<_, String>(3))
+            .unwrap();
+        rows.map(|r| r.unwrap()).collect::<Vec<_>>().join(" | ")
+    }
+
+    fn assert_indexed(plan: &str, index: &str) {
+        assert!(plan.contains(index), "expected {index}: {plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "sorts in memory: {plan}");
+        assert!(
+            !plan.contains("SCAN rec_posts") || plan.contains("USING"),
+            "table scan: {plan}"
+        );
+    }
+
+    #[test]
+    fn sort_on_an_indexed_field_walks_its_index() {
+        let (conn, col) = setup();
+        for desc in [false, true] {
+            let q = query(
+                &col,
+                None,
+                &[("views", desc, true), ("id", desc, false)],
+                false,
+            );
+            let (sql, params) = page_sql(&col, &q);
+            assert_indexed(&plan(&conn, &sql, params), "rec_posts__i_views");
+        }
+        let q = query(
+            &col,
+            None,
+            &[("created_at", true, false), ("id", true, false)],
+            false,
+        );
+        let (sql, params) = page_sql(&col, &q);
+        assert_indexed(&plan(&conn, &sql, params), "rec_posts__created_at");
+    }
+
+    #[test]
+    fn keyset_page_seeks_instead_of_scanning() {
+        let (conn, col) = setup();
+        let q = query(
+            &col,
+            None,
+            &[("created_at", true, false), ("id", true, false)],
+            true,
+        );
+        let (sql, params) = page_sql(&col, &q);
+        let p = plan(&conn, &sql, params);
+        assert!(
+            p.contains("SEARCH rec_posts USING INDEX rec_posts__created_at"),
+            "{p}"
+        );
+        let q = query(&col, None, &[("id", false, false)], true);
+        let (sql, params) = page_sql(&col, &q);
+        let p = plan(&conn, &sql, params);
+        assert!(
+            p.contains("SEARCH rec_posts USING INDEX sqlite_autoindex_rec_posts_1"),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn filters_on_indexed_fields_search_the_index() {
+        let (conn, col) = setup();
+        let q = query(
+            &col,
+            Some("views >= 10 && views < 20"),
+            &[("id", false, false)],
+            false,
+        );
+        let (sql, params) = count_sql(&col, &q);
+        let p = plan(&conn, &sql, params);
+        assert!(
+            p.contains("SEARCH rec_posts USING COVERING INDEX rec_posts__i_views"),
+            "{p}"
+        );
+        let q = query(&col, Some("slug = 's5'"), &[("id", false, false)], false);
+        let (sql, params) = page_sql(&col, &q);
+        let p = plan(&conn, &sql, params);
+        assert!(p.contains("rec_posts__u_slug"), "{p}");
+        let q = query(
+            &col,
+            Some("views = 7"),
+            &[("views", true, true), ("id", true, false)],
+            false,
+        );
+        let (sql, params) = page_sql(&col, &q);
+        assert_indexed(&plan(&conn, &sql, params), "rec_posts__i_views");
     }
 }
