@@ -84,6 +84,33 @@ pub struct SettingArgs {
     /// Log filter, e.g. info or hearth=debug [env: HEARTH_LOG]
     #[arg(long, global = true, value_name = "FILTER")]
     pub log: Option<String>,
+    /// PEM certificate chain: serve HTTPS directly [env: HEARTH_TLS_CERT]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub tls_cert: Option<String>,
+    /// PEM private key for --tls-cert [env: HEARTH_TLS_KEY]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub tls_key: Option<String>,
+    /// Sustained requests per second per caller; 0 turns limiting off [env: HEARTH_RATE_LIMIT_PER_SECOND]
+    #[arg(long, global = true, value_name = "N")]
+    pub rate_limit_per_second: Option<String>,
+    /// Requests a caller may burst above the rate [env: HEARTH_RATE_LIMIT_BURST]
+    #[arg(long, global = true, value_name = "N")]
+    pub rate_limit_burst: Option<String>,
+    /// Proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For is trusted [env: HEARTH_TRUSTED_PROXIES]
+    #[arg(long, global = true, value_name = "LIST")]
+    pub trusted_proxies: Option<String>,
+    /// Origins allowed by CORS, comma-separated (none by default) [env: HEARTH_CORS_ORIGINS]
+    #[arg(long, global = true, value_name = "LIST")]
+    pub cors_origins: Option<String>,
+    /// Methods allowed by CORS [env: HEARTH_CORS_METHODS]
+    #[arg(long, global = true, value_name = "LIST")]
+    pub cors_methods: Option<String>,
+    /// Request headers allowed by CORS [env: HEARTH_CORS_HEADERS]
+    #[arg(long, global = true, value_name = "LIST")]
+    pub cors_headers: Option<String>,
+    /// Allow credentialed CORS requests [env: HEARTH_CORS_CREDENTIALS]
+    #[arg(long, global = true, value_name = "BOOL")]
+    pub cors_credentials: Option<String>,
 }
 
 impl SettingArgs {
@@ -102,6 +129,15 @@ impl SettingArgs {
             ("access_token_ttl", &self.access_token_ttl),
             ("log_format", &self.log_format),
             ("log", &self.log),
+            ("tls_cert", &self.tls_cert),
+            ("tls_key", &self.tls_key),
+            ("rate_limit_per_second", &self.rate_limit_per_second),
+            ("rate_limit_burst", &self.rate_limit_burst),
+            ("trusted_proxies", &self.trusted_proxies),
+            ("cors_origins", &self.cors_origins),
+            ("cors_methods", &self.cors_methods),
+            ("cors_headers", &self.cors_headers),
+            ("cors_credentials", &self.cors_credentials),
         ];
         for (name, value) in given {
             if let Some(v) = value {

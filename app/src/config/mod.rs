@@ -3,8 +3,10 @@
 //! (exit 2) before anything is served.
 
 mod parse;
+mod security;
 mod sources;
 
+pub use security::{Cidr, CorsConfig, RateLimitConfig, SecurityConfig, TlsFiles};
 pub use sources::{load, Flags, Source};
 
 use std::net::SocketAddr;
@@ -32,6 +34,7 @@ pub struct Config {
     pub access_token_ttl: Duration,
     pub log_format: LogFormat,
     pub log: String,
+    pub security: SecurityConfig,
 }
 
 /// Name, environment variable and default of each setting; the flag is `--name-with-dashes`
@@ -46,6 +49,27 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("access_token_ttl", "HEARTH_ACCESS_TOKEN_TTL", "1h"),
     ("log_format", "HEARTH_LOG_FORMAT", "text"),
     ("log", "HEARTH_LOG", "info"),
+    ("tls_cert", "HEARTH_TLS_CERT", ""),
+    ("tls_key", "HEARTH_TLS_KEY", ""),
+    (
+        "rate_limit_per_second",
+        "HEARTH_RATE_LIMIT_PER_SECOND",
+        "100",
+    ),
+    ("rate_limit_burst", "HEARTH_RATE_LIMIT_BURST", "200"),
+    ("trusted_proxies", "HEARTH_TRUSTED_PROXIES", ""),
+    ("cors_origins", "HEARTH_CORS_ORIGINS", ""),
+    (
+        "cors_methods",
+        "HEARTH_CORS_METHODS",
+        "GET,POST,PUT,PATCH,DELETE",
+    ),
+    (
+        "cors_headers",
+        "HEARTH_CORS_HEADERS",
+        "authorization,content-type,if-match,if-none-match,idempotency-key",
+    ),
+    ("cors_credentials", "HEARTH_CORS_CREDENTIALS", "false"),
 ];
 
 /// A configuration problem, as the one line printed before exiting with status 2.

@@ -124,23 +124,23 @@ pub(super) fn resolve(
         picked.insert(name, value);
     }
 
-    let field = |name: &str| -> &(String, Source) { &picked[name] };
-    let bind = one(field("bind"), "bind", |v| {
+    let field = |name: &str| -> (String, Source) { picked[name].clone() };
+    let bind = one(&field("bind"), "bind", |v| {
         v.parse::<std::net::SocketAddr>()
             .map_err(|_| "expected IP:PORT such as 127.0.0.1:8080 or 0.0.0.0:8080".to_string())
     })?;
-    let data_dir = one(field("data_dir"), "data_dir", |v| {
+    let data_dir = one(&field("data_dir"), "data_dir", |v| {
         if v.trim().is_empty() {
             Err("must not be empty".to_string())
         } else {
             Ok(PathBuf::from(v))
         }
     })?;
-    let synchronous = one(field("synchronous"), "synchronous", |v| {
+    let synchronous = one(&field("synchronous"), "synchronous", |v| {
         v.parse::<storage::Synchronous>()
             .map_err(|_| "expected normal or full".to_string())
     })?;
-    let body_limit = one(field("body_limit"), "body_limit", |v| {
+    let body_limit = one(&field("body_limit"), "body_limit", |v| {
         parse::size(v).and_then(|n| {
             if n == 0 {
                 Err("must be at least 1 byte".to_string())
@@ -159,24 +159,25 @@ pub(super) fn resolve(
         })
     };
     let header_read_timeout = one(
-        field("header_read_timeout"),
+        &field("header_read_timeout"),
         "header_read_timeout",
         positive,
     )?;
-    let shutdown_timeout = one(field("shutdown_timeout"), "shutdown_timeout", positive)?;
-    let access_token_ttl = one(field("access_token_ttl"), "access_token_ttl", positive)?;
-    let log_format = one(field("log_format"), "log_format", |v| {
+    let shutdown_timeout = one(&field("shutdown_timeout"), "shutdown_timeout", positive)?;
+    let access_token_ttl = one(&field("access_token_ttl"), "access_token_ttl", positive)?;
+    let log_format = one(&field("log_format"), "log_format", |v| {
         match v.to_ascii_lowercase().as_str() {
             "text" => Ok(LogFormat::Text),
             "json" => Ok(LogFormat::Json),
             _ => Err("expected text or json".to_string()),
         }
     })?;
-    let log = one(field("log"), "log", |v| {
+    let log = one(&field("log"), "log", |v| {
         tracing_subscriber::EnvFilter::try_new(v)
             .map(|_| v.to_string())
             .map_err(|e| e.to_string())
     })?;
+    let security = super::security::resolve(&field)?;
     Ok(Config {
         bind,
         data_dir,
@@ -187,11 +188,12 @@ pub(super) fn resolve(
         access_token_ttl,
         log_format,
         log,
+        security,
     })
 }
 
 /// Parses one picked value; the error names the setting, the value and its source.
-fn one<T>(
+pub(super) fn one<T>(
     (value, source): &(String, Source),
     name: &str,
     parse: impl Fn(&str) -> Result<T, String>,

@@ -49,3 +49,14 @@ impl AdminPrincipal {
         &self.0
     }
 }
+
+/// The client's address as the server believes it: the peer address, or the
+/// `X-Forwarded-For` entry added by a trusted proxy. Set by the HTTP layer on every
+/// request; used for rate limits, login throttling and the audit log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientIp(pub std::net::IpAddr);
+
+/// The request's client address, if the HTTP layer determined one.
+pub fn client_ip(req: &Request) -> Option<std::net::IpAddr> {
+    req.extensions().get::<ClientIp>().map(|c| c.0)
+}

@@ -10,7 +10,7 @@ pub mod principal;
 pub mod problem;
 pub mod request_id;
 
-pub use caller::{AdminPrincipal, BearerAuth};
+pub use caller::{AdminPrincipal, BearerAuth, ClientIp};
 pub use codes::{FieldCode, ProblemCode};
 pub use openapi_doc::{ApiDocument, DocFragment};
 pub use principal::{Principal, Scope};

@@ -1,0 +1,240 @@
+//! Settings for TLS, rate limiting, proxies and CORS, parsed and checked at start-up.
+
+use super::sources::{one, Source};
+use super::ConfigError;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, Default)]
+pub struct SecurityConfig {
+    /// Serve HTTPS directly with these PEM files.
+    pub tls: Option<TlsFiles>,
+    /// `None` turns rate limiting off (`rate_limit_per_second = 0`).
+    pub rate_limit: Option<RateLimitConfig>,
+    /// Peers whose `X-Forwarded-For` is believed. Empty: never believed.
+    pub trusted_proxies: Vec<Cidr>,
+    /// `None`: no CORS headers at all (the default).
+    pub cors: Option<CorsConfig>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CorsConfig {
+    pub origins: Vec<String>,
+    pub methods: Vec<String>,
+    pub headers: Vec<String>,
+    pub credentials: bool,
+}
+
+/// An IP network such as `10.0.0.0/8`, or one address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    pub fn parse(s: &str) -> Result<Cidr, String> {
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = addr
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{s}` is not an IP address or network"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("`{s}` has a bad prefix length"))?,
+        };
+        Ok(Cidr { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match (self.addr, ip) {
+            (IpAddr::V4(_), IpAddr::V6(v6)) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            _ => ip,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - self.prefix as u32).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - self.prefix as u32).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+fn list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+fn boolean(v: &str) -> Result<bool, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err("expected true or false".into()),
+    }
+}
+
+/// An origin is `scheme://host[:port]` exactly as browsers send it, or `*`.
+fn origin(o: &str) -> Result<String, String> {
+    let ok = o == "*"
+        || ((o.starts_with("http://") || o.starts_with("https://"))
+            && !o.ends_with('/')
+            && o.split("://")
+                .nth(1)
+                .is_some_and(|h| !h.is_empty() && !h.contains('/')));
+    if ok {
+        Ok(o.to_owned())
+    } else {
+        Err(format!(
+            "`{o}` is not an origin such as https://app.example.org"
+        ))
+    }
+}
+
+pub(super) fn resolve(
+    field: &dyn Fn(&str) -> (String, Source),
+) -> Result<SecurityConfig, ConfigError> {
+    let path = |v: &str| Ok::<_, String>((!v.trim().is_empty()).then(|| PathBuf::from(v)));
+    let cert = one(&field("tls_cert"), "tls_cert", path)?;
+    let key = one(&field("tls_key"), "tls_key", path)?;
+    let tls = match (cert, key) {
+        (None, None) => None,
+        (Some(cert), Some(key)) => {
+            for (name, p) in [("tls_cert", &cert), ("tls_key", &key)] {
+                if let Err(e) = std::fs::metadata(p) {
+                    return Err(ConfigError(format!(
+                        "cannot read {name} {}: {e}",
+                        p.display()
+                    )));
+                }
+            }
+            Some(TlsFiles { cert, key })
+        }
+        _ => {
+            return Err(ConfigError(
+                "tls_cert and tls_key must be given together".into(),
+            ))
+        }
+    };
+    let per_second = one(
+        &field("rate_limit_per_second"),
+        "rate_limit_per_second",
+        |v| {
+            v.trim().parse::<u32>().map_err(|_| {
+                "expected a whole number of requests per second (0 turns limiting off)".to_string()
+            })
+        },
+    )?;
+    let burst = one(&field("rate_limit_burst"), "rate_limit_burst", |v| {
+        v.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|b| *b >= 1)
+            .ok_or_else(|| "expected a whole number of at least 1".to_string())
+    })?;
+    let rate_limit = (per_second > 0).then_some(RateLimitConfig { per_second, burst });
+    let trusted_proxies = one(&field("trusted_proxies"), "trusted_proxies", |v| {
+        list(v)
+            .iter()
+            .map(|s| Cidr::parse(s))
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    let origins = one(&field("cors_origins"), "cors_origins", |v| {
+        list(v)
+            .iter()
+            .map(|o| origin(o))
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    let methods = one(&field("cors_methods"), "cors_methods", |v| {
+        let m = list(v);
+        match m
+            .iter()
+            .find(|m| !m.bytes().all(|b| b.is_ascii_uppercase()))
+        {
+            Some(bad) => Err(format!("`{bad}` is not an HTTP method (use upper case)")),
+            None => Ok(m),
+        }
+    })?;
+    let headers = one(&field("cors_headers"), "cors_headers", |v| {
+        Ok::<_, String>(list(v))
+    })?;
+    let credentials = one(&field("cors_credentials"), "cors_credentials", boolean)?;
+    if credentials && origins.iter().any(|o| o == "*") {
+        return Err(ConfigError(
+            "cors_credentials cannot be used with the origin `*`".into(),
+        ));
+    }
+    let cors = (!origins.is_empty()).then_some(CorsConfig {
+        origins,
+        methods,
+        headers,
+        credentials,
+    });
+    Ok(SecurityConfig {
+        tls,
+        rate_limit,
+        trusted_proxies,
+        cors,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidrs() {
+        let net = Cidr::parse("10.1.0.0/16").unwrap();
+        assert!(net.contains("10.1.200.3".parse().unwrap()));
+        assert!(!net.contains("10.2.0.1".parse().unwrap()));
+        assert!(
+            net.contains("::ffff:10.1.0.9".parse().unwrap()),
+            "v4-mapped v6"
+        );
+        let one = Cidr::parse("127.0.0.1").unwrap();
+        assert!(one.contains("127.0.0.1".parse().unwrap()));
+        assert!(!one.contains("127.0.0.2".parse().unwrap()));
+        assert!(Cidr::parse("fd00::/8")
+            .unwrap()
+            .contains("fd12::1".parse().unwrap()));
+        assert!(Cidr::parse("10.0.0.0/33").is_err());
+        assert!(Cidr::parse("ten").is_err());
+    }
+
+    #[test]
+    fn origins() {
+        assert!(origin("https://app.example.org").is_ok());
+        assert!(origin("http://localhost:3000").is_ok());
+        assert!(origin("*").is_ok());
+        assert!(origin("https://app.example.org/").is_err());
+        assert!(origin("app.example.org").is_err());
+    }
+}
