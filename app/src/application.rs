@@ -13,6 +13,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use storage::{Db, StorageConfig, StorageError};
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -32,6 +33,7 @@ pub enum StartError {
 pub struct Application {
     listener: TcpListener,
     endpoint: BoxEndpoint<'static, Response>,
+    tls: Option<TlsAcceptor>,
     db: Db,
     auth: AuthService,
     resources: Resources,
@@ -61,6 +63,11 @@ pub fn auth_service(db: Db, config: &Config) -> AuthService {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Application, StartError> {
+        // Certificate problems are configuration errors, found before anything opens.
+        let tls = match &config.security.tls {
+            Some(files) => Some(crate::tls::acceptor(files)?),
+            None => None,
+        };
         let db = open_database(&config).await?;
         let auth = auth_service(db.clone(), &config);
         let docs = crate::openapi::new_document();
@@ -73,7 +80,8 @@ impl Application {
             resources: resources.clone(),
             docs,
         };
-        let endpoint = routes::build(services, config.body_limit);
+        let http = crate::http::HttpOptions::from_config(&config, tls.is_some());
+        let endpoint = routes::build(services, &http, config.security.rate_limit);
         let listener = match TcpListener::bind(config.bind).await {
             Ok(listener) => listener,
             Err(source) => {
@@ -87,6 +95,7 @@ impl Application {
         Ok(Application {
             listener,
             endpoint,
+            tls,
             db,
             auth,
             resources,
@@ -97,6 +106,11 @@ impl Application {
     /// The bound address (the real port when the configuration asked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().unwrap_or(self.config.bind)
+    }
+
+    /// Whether the server speaks HTTPS (`tls_cert`/`tls_key` are set).
+    pub fn is_https(&self) -> bool {
+        self.tls.is_some()
     }
 
     pub fn db(&self) -> &Db {
@@ -120,6 +134,7 @@ impl Application {
         let options = ServerOptions {
             header_read_timeout: self.config.header_read_timeout,
             shutdown_timeout: self.config.shutdown_timeout,
+            tls: self.tls,
         };
         server::serve(self.listener, self.endpoint, options, shutdown).await;
         self.db.close().await?;

@@ -60,10 +60,13 @@ pub async fn run(command: Command, config: Config) -> Result<(), CommandError> {
 async fn serve(config: Config) -> Result<(), CommandError> {
     let app = Application::build(config).await?;
     let addr = app.local_addr();
-    tracing::info!(%addr, "Hearth is listening on http://{addr} (API docs at http://{addr}/api/docs)");
-    if let Ok(false) = app.auth().has_admin().await {
+    let scheme = if app.is_https() { "https" } else { "http" };
+    tracing::info!(%addr, "Hearth is listening on {scheme}://{addr} (API docs at {scheme}://{addr}/api/docs)");
+    if let Ok(Some(token)) = app.auth().issue_setup_token().await {
         tracing::warn!(
-            "no admin account yet: create one with `hearth admin create --email you@example.org --password-stdin`"
+            "no admin account yet: open http://{addr}/admin/setup?token={token} within the hour \
+             (or POST it to /api/v1/auth/setup with an email and password), \
+             or run `hearth admin create --email you@example.org --password-stdin`"
         );
     }
     app.run_until_stopped(shutdown_signal()).await?;

@@ -15,6 +15,7 @@ pub mod openapi;
 mod routes;
 pub mod server;
 mod static_files;
+pub mod tls;
 
 pub use application::{Application, StartError};
 pub use config::Config;

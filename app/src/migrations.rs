@@ -14,6 +14,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "collections",
         sql: include_str!("../../migrations/0002_collections.sql"),
     },
+    Migration {
+        version: 3,
+        name: "audit_and_settings",
+        sql: include_str!("../../migrations/0003_audit_and_settings.sql"),
+    },
 ];
 
 #[cfg(test)]

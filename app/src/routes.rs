@@ -1,6 +1,7 @@
 //! The route table: every path the server answers, in one place.
 
 use crate::api_dispatch::ApiDispatch;
+use crate::config::RateLimitConfig;
 use crate::{docs, health, http, openapi, static_files};
 use auth::{AuthService, Authenticate};
 use kernel::ApiDocument;
@@ -24,7 +25,12 @@ fn root() -> Redirect {
     Redirect::see_other("/api/docs")
 }
 
-pub fn build(services: Services, body_limit: usize) -> BoxEndpoint<'static, Response> {
+/// `http`: the stack's settings; `rate_limit`: the API's (`None` turns limiting off).
+pub fn build(
+    services: Services,
+    http: &http::HttpOptions,
+    rate_limit: Option<RateLimitConfig>,
+) -> BoxEndpoint<'static, Response> {
     let route = Route::new()
         .at("/", get(root))
         .at("/healthz", get(health::healthz))
@@ -36,14 +42,17 @@ pub fn build(services: Services, body_limit: usize) -> BoxEndpoint<'static, Resp
                 system: openapi::api_service().into_endpoint(),
                 records: RecordsEndpoint::new(services.resources.clone()),
             }
+            // Authenticate outside, so the rate limit knows the caller.
+            .with(http::RateLimit::new(rate_limit))
             .with(Authenticate::new(services.auth.clone())),
         )
         .at("/api/docs", get(docs::index))
         .at("/api/docs/problems", get(docs::problems))
         .at("/static/*path", get(static_files::serve))
         .data(services.db)
+        .data(Arc::new(services.auth.clone()) as Arc<dyn kernel::AuditSink>)
         .data(services.auth)
         .data(services.resources)
         .data(services.docs);
-    http::stack(route, body_limit).boxed()
+    http::stack(route, http).boxed()
 }

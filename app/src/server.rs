@@ -1,26 +1,35 @@
 //! The connection loop. poem's own `Server` leaves hyper's HTTP/1 header read timeout
 //! off (a slowloris can hold connections forever), so Hearth drives hyper directly:
 //! header read timeout on, keep-alive, and a graceful shutdown that stops accepting,
-//! lets in-flight requests finish within a bound, then returns.
+//! lets in-flight requests finish within a bound, then returns. With TLS configured each
+//! connection is first taken through the rustls handshake, in its own task.
 
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use poem::endpoint::BoxEndpoint;
+use poem::http::uri::Scheme;
 use poem::web::{LocalAddr, RemoteAddr};
 use poem::{Addr, Endpoint, Response};
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
 
 pub struct ServerOptions {
     /// How long a client may take to send a request's headers.
     pub header_read_timeout: Duration,
     /// How long in-flight requests get to finish once shutdown starts.
     pub shutdown_timeout: Duration,
+    /// Serve HTTPS through this acceptor; `None` serves plain HTTP.
+    pub tls: Option<TlsAcceptor>,
 }
+
+type Builder = auto::Builder<TokioExecutor>;
 
 /// Serves `endpoint` on `listener` until `shutdown` resolves, then drains.
 pub async fn serve(
@@ -39,6 +48,8 @@ pub async fn serve(
         .keep_alive(true);
     builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
+    // Tells connections still in their TLS handshake to give up once shutdown starts.
+    let (stopping_tx, stopping) = watch::channel(false);
     tokio::pin!(shutdown);
 
     loop {
@@ -56,30 +67,49 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let endpoint = endpoint.clone();
-        let service = hyper::service::service_fn(move |req| {
-            let endpoint = endpoint.clone();
-            async move {
-                let req = poem::Request::from((
-                    req,
-                    LocalAddr(local.map(Addr::SocketAddr).unwrap_or_default()),
-                    RemoteAddr(Addr::SocketAddr(remote)),
-                    poem::http::uri::Scheme::HTTP,
-                ));
-                let resp = endpoint.get_response(req).await;
-                Ok::<_, Infallible>(hyper::Response::from(resp))
-            }
-        });
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let builder = builder.clone();
+        // Taken before the task starts so a shutdown that begins mid-handshake still
+        // reaches this connection.
+        let watcher = graceful.watcher();
+        let Some(acceptor) = options.tls.clone() else {
+            let conn = Conn {
+                endpoint,
+                local,
+                remote,
+                scheme: Scheme::HTTP,
+            };
+            tokio::spawn(conn.serve(builder, TokioIo::new(stream), watcher));
+            continue;
+        };
+        let handshake_timeout = options.header_read_timeout;
+        let mut stopping = stopping.clone();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, %remote, "connection ended with an error");
-            }
+            let handshake = tokio::time::timeout(handshake_timeout, acceptor.accept(stream));
+            let stream = tokio::select! {
+                done = handshake => match done {
+                    Ok(Ok(stream)) => stream,
+                    Ok(Err(e)) => {
+                        tracing::debug!(error = %e, %remote, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%remote, "TLS handshake timed out");
+                        return;
+                    }
+                },
+                _ = stopping.wait_for(|stop| *stop) => return,
+            };
+            let conn = Conn {
+                endpoint,
+                local,
+                remote,
+                scheme: Scheme::HTTPS,
+            };
+            conn.serve(builder, TokioIo::new(stream), watcher).await;
         });
     }
 
+    let _ = stopping_tx.send(true);
     drop(listener);
     tracing::info!("shutting down: no longer accepting, draining in-flight requests");
     if tokio::time::timeout(options.shutdown_timeout, graceful.shutdown())
@@ -90,5 +120,45 @@ pub async fn serve(
             timeout_secs = options.shutdown_timeout.as_secs_f32(),
             "drain timed out; closing remaining connections"
         );
+    }
+}
+
+/// One accepted connection, after any TLS handshake.
+struct Conn {
+    endpoint: Arc<BoxEndpoint<'static, Response>>,
+    local: Option<SocketAddr>,
+    remote: SocketAddr,
+    scheme: Scheme,
+}
+
+impl Conn {
+    async fn serve<I>(self, builder: Builder, io: I, watcher: Watcher)
+    where
+        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    {
+        let Conn {
+            endpoint,
+            local,
+            remote,
+            scheme,
+        } = self;
+        let service = hyper::service::service_fn(move |req| {
+            let endpoint = endpoint.clone();
+            let scheme = scheme.clone();
+            async move {
+                let req = poem::Request::from((
+                    req,
+                    LocalAddr(local.map(Addr::SocketAddr).unwrap_or_default()),
+                    RemoteAddr(Addr::SocketAddr(remote)),
+                    scheme,
+                ));
+                let resp = endpoint.get_response(req).await;
+                Ok::<_, Infallible>(hyper::Response::from(resp))
+            }
+        });
+        let conn = builder.serve_connection_with_upgrades(io, service);
+        if let Err(e) = watcher.watch(conn).await {
+            tracing::debug!(error = %e, %remote, "connection ended with an error");
+        }
     }
 }

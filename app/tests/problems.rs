@@ -170,12 +170,17 @@ async fn serve_misbehaving() -> std::net::SocketAddr {
     let route = Route::new()
         .at("/panic", poem::get(panics))
         .nest("/api", OpenApiService::new(Misbehaving, "t", "1"));
-    let endpoint = poem::EndpointExt::boxed(hearth::http::stack(route, 1 << 20));
+    let options = hearth::http::HttpOptions {
+        body_limit: 1 << 20,
+        ..Default::default()
+    };
+    let endpoint = poem::EndpointExt::boxed(hearth::http::stack(route, &options));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let options = hearth::server::ServerOptions {
         header_read_timeout: std::time::Duration::from_secs(5),
         shutdown_timeout: std::time::Duration::from_secs(1),
+        tls: None,
     };
     tokio::spawn(hearth::server::serve(
         listener,

@@ -1,28 +1,62 @@
 //! The HTTP layer every request passes through, outermost first:
-//! request id → security headers → problem rendering (and panic catching) → body limit.
+//! request id → client address → security headers → CORS → problem rendering (and panic
+//! catching) → body limit. Rate limiting is not here: it needs to know the caller, so it
+//! wraps the API inside the auth middleware (see `routes`).
 
 mod body_limit;
+mod client_ip;
+mod cors;
 mod problems;
+mod rate_limit;
 mod request_id;
 mod security_headers;
 
 pub use body_limit::BodyLimit;
-pub use problems::{problem_for, Problems};
+pub use client_ip::{client_ip, ClientIps};
+pub use cors::Cors;
+pub use problems::{problem_for, ErrorHeaders, Problems};
+pub use rate_limit::RateLimit;
 pub use request_id::RequestIds;
 pub use security_headers::SecurityHeaders;
 
+use crate::config::{Cidr, Config, CorsConfig};
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Response};
+
+/// What the stack needs from the configuration.
+#[derive(Clone, Debug, Default)]
+pub struct HttpOptions {
+    pub body_limit: usize,
+    /// The server speaks TLS itself, so every response carries `Strict-Transport-Security`.
+    pub https: bool,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<Cidr>,
+    /// `None`: no CORS headers at all.
+    pub cors: Option<CorsConfig>,
+}
+
+impl HttpOptions {
+    pub fn from_config(config: &Config, https: bool) -> HttpOptions {
+        HttpOptions {
+            body_limit: config.body_limit,
+            https,
+            trusted_proxies: config.security.trusted_proxies.clone(),
+            cors: config.security.cors.clone(),
+        }
+    }
+}
 
 /// Wraps any endpoint in the full stack. Both the application and the tests use this,
 /// so tests of the stack exercise exactly what production runs.
-pub fn stack<E>(ep: E, body_limit: usize) -> impl Endpoint<Output = Response>
+pub fn stack<E>(ep: E, options: &HttpOptions) -> impl Endpoint<Output = Response>
 where
     E: IntoEndpoint,
     E::Endpoint: 'static,
 {
     ep.into_endpoint()
-        .with(BodyLimit::new(body_limit))
+        .with(BodyLimit::new(options.body_limit))
         .with(Problems)
-        .with(SecurityHeaders)
+        .with(Cors::new(options.cors.as_ref()))
+        .with(SecurityHeaders::new(options.https))
+        .with(ClientIps::new(options.trusted_proxies.clone()))
         .with(RequestIds)
 }

@@ -8,6 +8,7 @@ use poem::error::{
     MethodNotAllowedError, NotFoundError, ParseJsonError, ParseQueryError, ReadBodyError,
     SizedLimitError,
 };
+use poem::http::HeaderMap;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use poem_openapi::error::{
     AuthorizationError, ContentTypeError, ParseParamError, ParsePathError, ParseRequestPayloadError,
@@ -15,6 +16,11 @@ use poem_openapi::error::{
 use std::panic::AssertUnwindSafe;
 
 pub struct Problems;
+
+/// Headers a middleware wants on the problem response rendered from this error (set with
+/// `poem::Error::set_data`), e.g. the rate limit state on a 404 from deeper in.
+#[derive(Clone, Debug)]
+pub struct ErrorHeaders(pub HeaderMap);
 
 impl<E: Endpoint> Middleware<E> for Problems {
     type Output = ProblemsEndpoint<E>;
@@ -32,9 +38,13 @@ impl<E: Endpoint> Endpoint for ProblemsEndpoint<E> {
     async fn call(&self, req: Request) -> Result<Response> {
         let instance = req.uri().path().to_owned();
         let request_id = req.extensions().get::<RequestId>().cloned();
+        let mut extra = None;
         let problem = match AssertUnwindSafe(self.0.call(req)).catch_unwind().await {
             Ok(Ok(resp)) => return Ok(resp.into_response()),
-            Ok(Err(err)) => problem_for(&err),
+            Ok(Err(err)) => {
+                extra = err.data::<ErrorHeaders>().cloned();
+                problem_for(&err)
+            }
             Err(panic) => {
                 let message = panic
                     .downcast_ref::<&str>()
@@ -57,7 +67,11 @@ impl<E: Endpoint> Endpoint for ProblemsEndpoint<E> {
                 "answered 500 internal"
             );
         }
-        Ok(problem.render(Some(&instance), request_id.as_ref().map(|r| r.as_str())))
+        let mut resp = problem.render(Some(&instance), request_id.as_ref().map(|r| r.as_str()));
+        if let Some(ErrorHeaders(headers)) = extra {
+            resp.headers_mut().extend(headers);
+        }
+        Ok(resp)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Headers every response carries, and the stricter set for HTML pages (API.md section 5).
 
-use poem::http::{header, HeaderValue};
+use poem::http::{header, HeaderName, HeaderValue};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 
 /// Scripts only from our own origin (no inline script, no CDN). Inline styles are
@@ -9,23 +9,45 @@ const HTML_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 
 img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; \
 base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
-pub struct SecurityHeaders;
+/// Pages need none of the powerful browser features.
+const PERMISSIONS_POLICY: &str = "camera=(), microphone=(), geolocation=(), payment=(), usb=()";
+
+/// Sent only when Hearth serves HTTPS itself: a year, subdomains included. Over plain
+/// HTTP browsers ignore it, and behind a TLS proxy the proxy should send it.
+const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+pub struct SecurityHeaders {
+    hsts: bool,
+}
+
+impl SecurityHeaders {
+    /// `https`: the server speaks TLS, so every response carries HSTS.
+    pub fn new(https: bool) -> SecurityHeaders {
+        SecurityHeaders { hsts: https }
+    }
+}
 
 impl<E: Endpoint> Middleware<E> for SecurityHeaders {
     type Output = SecurityHeadersEndpoint<E>;
 
     fn transform(&self, ep: E) -> Self::Output {
-        SecurityHeadersEndpoint(ep)
+        SecurityHeadersEndpoint {
+            inner: ep,
+            hsts: self.hsts,
+        }
     }
 }
 
-pub struct SecurityHeadersEndpoint<E>(E);
+pub struct SecurityHeadersEndpoint<E> {
+    inner: E,
+    hsts: bool,
+}
 
 impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> Result<Response> {
-        let mut resp = self.0.call(req).await?.into_response();
+        let mut resp = self.inner.call(req).await?.into_response();
         let is_html = resp
             .headers()
             .get(header::CONTENT_TYPE)
@@ -40,12 +62,26 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         );
+        if self.hsts {
+            headers.insert(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static(HSTS),
+            );
+        }
         if is_html {
             headers.insert(
                 header::CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static(HTML_CSP),
             );
             headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+            headers.insert(
+                HeaderName::from_static("cross-origin-opener-policy"),
+                HeaderValue::from_static("same-origin"),
+            );
+            headers.insert(
+                HeaderName::from_static("permissions-policy"),
+                HeaderValue::from_static(PERMISSIONS_POLICY),
+            );
         }
         Ok(resp)
     }

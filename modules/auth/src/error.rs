@@ -12,6 +12,16 @@ pub enum AuthError {
     Invalid(FieldError),
     #[error("user not found")]
     UserNotFound,
+    #[error("token not found")]
+    TokenNotFound,
+    #[error("an account with this email exists")]
+    EmailTaken,
+    #[error("too many failed logins; retry in {0} s")]
+    Throttled(u64),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -30,7 +40,24 @@ impl From<AuthError> for Problem {
                 Problem::unauthenticated("the bearer token is invalid, expired or revoked")
             }
             AuthError::Invalid(field) => Problem::validation(vec![field]),
-            AuthError::UserNotFound => Problem::new(ProblemCode::NotFound),
+            AuthError::UserNotFound => Problem::not_found().with_detail("no such user"),
+            AuthError::TokenNotFound => Problem::not_found().with_detail("no such token"),
+            AuthError::EmailTaken => Problem::new(ProblemCode::Conflict)
+                .with_detail("an account with this email already exists")
+                .with_errors(vec![FieldError::new(
+                    "email",
+                    FieldCode::Invalid,
+                    "is already registered",
+                )]),
+            AuthError::Throttled(secs) => Problem::new(ProblemCode::RateLimited)
+                .with_detail(
+                    "too many failed logins for this account or address; wait before retrying",
+                )
+                .with_retry_after(secs),
+            AuthError::Forbidden(detail) => {
+                Problem::new(ProblemCode::Forbidden).with_detail(detail)
+            }
+            AuthError::Conflict(detail) => Problem::new(ProblemCode::Conflict).with_detail(detail),
             AuthError::Storage(e) => e.into(),
         }
     }

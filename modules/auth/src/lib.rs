@@ -3,17 +3,32 @@
 //! Other modules see only [`AuthService`] (to turn a token into a [`kernel::Principal`])
 //! and [`Authenticate`], the middleware that verifies bearer tokens and hands handlers a
 //! principal (see `kernel::caller`).
-//! This module owns the `users` and `tokens` tables.
+//! It also stores the audit log (as the [`kernel::AuditSink`] other modules report to)
+//! and its run-time settings. This module owns the `users`, `tokens`, `audit_log` and
+//! `settings` tables.
 
 mod api;
+mod audit_log;
+mod cache;
 mod error;
 mod middleware;
 mod password;
+mod personal;
 mod repo;
 mod service;
+mod sessions;
+mod setup;
+mod signup;
+mod throttle;
 mod token;
+mod users;
 
-pub use api::AuthApi;
+pub use api::{AdminApi, AuthApi, TokensApi, UsersApi};
 pub use error::AuthError;
 pub use middleware::Authenticate;
-pub use service::{check_new_account, AuthConfig, AuthService, Session, User};
+pub use personal::CreatedToken;
+pub use repo::audit::AuditRow;
+pub use repo::PersonalToken;
+pub use service::{check_new_account, AuthConfig, AuthService, Ctx, Session, User};
+pub use signup::AuthSettings;
+pub use users::{UserPage, UserUpdate};

@@ -8,8 +8,14 @@ use kernel::Problem;
 use poem::http::header;
 use poem::{Endpoint, Middleware, Request, Result};
 
-/// Paths that ignore any `Authorization` header.
-const EXEMPT: &[&str] = &["/api/v1/auth/login"];
+/// Paths that ignore any `Authorization` header: a stale token must not stop anyone
+/// from logging in, refreshing, signing up or finishing setup.
+const EXEMPT: &[&str] = &[
+    "/api/v1/auth/login",
+    "/api/v1/auth/refresh",
+    "/api/v1/auth/register",
+    "/api/v1/auth/setup",
+];
 
 pub struct Authenticate {
     service: AuthService,

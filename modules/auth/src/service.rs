@@ -1,10 +1,15 @@
-//! The rules of authentication: creating admins, logging in, checking tokens.
-//! No HTTP here and no SQL strings (those live in `repo`).
+//! The rules of authentication: accounts, logging in, checking tokens. No HTTP here
+//! and no SQL strings (those live in `repo`). Sessions, personal tokens, user
+//! management and the audit log extend `AuthService` in their own files.
 
+use crate::cache::{Entry, TokenCache};
 use crate::error::AuthError;
 use crate::password::{self, Passwords};
+use crate::throttle::LoginThrottle;
 use crate::{repo, token};
-use kernel::{clock, ids, FieldCode, Principal, Scope};
+use kernel::{clock, ids, AuditEvent, FieldCode, Principal};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use storage::Db;
 
@@ -21,6 +26,32 @@ impl Default for AuthConfig {
         AuthConfig {
             access_ttl: Duration::from_secs(3600),
             refresh_ttl: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+/// Where a request came from, for throttling and the audit log.
+#[derive(Clone, Debug, Default)]
+pub struct Ctx {
+    pub ip: Option<IpAddr>,
+    pub request_id: Option<String>,
+}
+
+impl Ctx {
+    pub fn from_request(req: &poem::Request) -> Ctx {
+        let e = AuditEvent::new("").from_request(req);
+        Ctx {
+            ip: e.ip,
+            request_id: e.request_id,
+        }
+    }
+
+    pub(crate) fn event(&self, action: &'static str) -> AuditEvent {
+        AuditEvent {
+            action,
+            ip: self.ip,
+            request_id: self.request_id.clone(),
+            ..AuditEvent::default()
         }
     }
 }
@@ -62,9 +93,12 @@ pub struct Session {
 
 #[derive(Clone)]
 pub struct AuthService {
-    db: Db,
-    passwords: Passwords,
-    config: AuthConfig,
+    pub(crate) db: Db,
+    pub(crate) passwords: Passwords,
+    pub(crate) config: AuthConfig,
+    pub(crate) cache: Arc<TokenCache>,
+    pub(crate) throttle: Arc<LoginThrottle>,
+    pub(crate) setup: Arc<Mutex<Option<crate::setup::SetupToken>>>,
 }
 
 impl AuthService {
@@ -73,6 +107,9 @@ impl AuthService {
             db,
             passwords: Passwords::new(),
             config,
+            cache: Arc::default(),
+            throttle: Arc::default(),
+            setup: Arc::default(),
         }
     }
 
@@ -89,32 +126,52 @@ impl AuthService {
                     .map_err(AuthError::from)
             })
             .await?;
+        self.cache.forget_user(&id);
         self.user(&id).await
     }
 
-    /// Creates a regular (non-admin) user with the given roles.
+    /// Creates a user with the given roles (not an admin).
     pub async fn create_user(
         &self,
         email: &str,
         password: &str,
         roles: &[&str],
     ) -> Result<User, AuthError> {
+        let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+        self.insert_user(email, password, roles, false).await
+    }
+
+    pub(crate) async fn insert_user(
+        &self,
+        email: &str,
+        password: &str,
+        roles: Vec<String>,
+        is_admin: bool,
+    ) -> Result<User, AuthError> {
         let email = check_new_account(email, password)?;
+        check_roles(&roles)?;
         let hash = self.passwords.hash(password.to_owned()).await;
         let id = ids::new_id();
-        let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
         let new_id = id.clone();
         self.db
             .write(move |conn| {
                 repo::insert_user(conn, &new_id, &email, &hash, &roles, &clock::now()).map_err(
                     |e| {
                         if e.is_unique_violation() {
-                            AuthError::invalid("email", FieldCode::Invalid, "is already registered")
+                            AuthError::EmailTaken
                         } else {
                             AuthError::from(e)
                         }
                     },
-                )
+                )?;
+                if is_admin {
+                    let changes = repo::UserChanges {
+                        is_admin: Some(true),
+                        ..Default::default()
+                    };
+                    repo::update_user(conn, &new_id, &changes, &clock::now())?;
+                }
+                Ok::<_, AuthError>(())
             })
             .await?;
         self.user(&id).await
@@ -136,26 +193,56 @@ impl AuthService {
     }
 
     /// Checks the password and issues an access and a refresh token. Unknown email,
-    /// wrong password and disabled account give the same error after the same work.
-    pub async fn login(&self, email: &str, password: &str) -> Result<Session, AuthError> {
+    /// wrong password and disabled account give the same error after the same work;
+    /// repeated failures per account and per address are throttled.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        ctx: &Ctx,
+    ) -> Result<Session, AuthError> {
         let email = email.trim().to_owned();
+        let account_key = format!("acct:{}", email.to_lowercase());
+        let mut keys = vec![account_key.clone()];
+        if let Some(ip) = ctx.ip {
+            keys.push(format!("ip:{ip}"));
+        }
+        if let Err(wait) = self.throttle.check(&keys) {
+            self.audit(ctx.event("login.throttled").target(email.clone()));
+            return Err(AuthError::Throttled(wait));
+        }
         let row = if email.is_empty() || email.len() > 254 {
             None
         } else {
+            let lookup = email.clone();
             self.db
-                .read(move |conn| repo::user_by_email(conn, &email).map_err(AuthError::from))
+                .read(move |conn| repo::user_by_email(conn, &lookup).map_err(AuthError::from))
                 .await?
         };
         let hash = row.as_ref().map(|r| r.password_hash.clone());
         let password_ok = self.passwords.verify(password.to_owned(), hash).await;
         let user = match row {
             Some(row) if password_ok && !row.disabled => User::from(row),
-            _ => return Err(AuthError::InvalidCredentials),
+            _ => {
+                self.throttle.record_failure(&keys);
+                self.audit(ctx.event("login.failed").target(email));
+                return Err(AuthError::InvalidCredentials);
+            }
         };
-        self.issue_session(user).await
+        self.throttle.clear(&account_key);
+        let mut event = ctx.event("login.succeeded").target(user.id.clone());
+        event.actor_id = Some(user.id.clone());
+        event.actor_email = Some(user.email.clone());
+        self.audit(event);
+        self.issue_session(user, None).await
     }
 
-    async fn issue_session(&self, user: User) -> Result<Session, AuthError> {
+    /// New access and refresh tokens in `family` (a new family for a new login).
+    pub(crate) async fn issue_session(
+        &self,
+        user: User,
+        family: Option<String>,
+    ) -> Result<Session, AuthError> {
         let access_token = token::generate();
         let refresh_token = token::generate();
         let access_digest = token::digest(&access_token);
@@ -163,39 +250,29 @@ impl AuthService {
         let access_expires = clock::from_now(self.config.access_ttl);
         let refresh_expires = clock::from_now(self.config.refresh_ttl);
         let user_id = user.id.clone();
+        let family = family.unwrap_or_else(ids::new_id);
         self.db
             .write(move |conn| {
                 let now = clock::now();
-                let family = ids::new_id();
-                let access_id = ids::new_id();
-                repo::insert_token(
-                    conn,
-                    &repo::NewToken {
-                        id: &access_id,
-                        user_id: &user_id,
-                        kind: "access",
-                        digest: &access_digest,
-                        scopes: &Scope::ALL,
-                        family: Some(&family),
-                        expires_at: Some(&access_expires),
-                        created_at: &now,
-                    },
-                )?;
-                let refresh_id = ids::new_id();
-                repo::insert_token(
-                    conn,
-                    &repo::NewToken {
-                        id: &refresh_id,
-                        user_id: &user_id,
-                        kind: "refresh",
-                        digest: &refresh_digest,
-                        scopes: &Scope::ALL,
-                        family: Some(&family),
-                        expires_at: Some(&refresh_expires),
-                        created_at: &now,
-                    },
-                )
-                .map_err(AuthError::from)
+                for (kind, digest, expires) in [
+                    ("access", &access_digest, &access_expires),
+                    ("refresh", &refresh_digest, &refresh_expires),
+                ] {
+                    repo::insert_token(
+                        conn,
+                        &repo::NewToken {
+                            id: &ids::new_id(),
+                            user_id: &user_id,
+                            kind,
+                            digest,
+                            scopes: &kernel::Scope::ALL,
+                            family: Some(&family),
+                            expires_at: Some(expires),
+                            created_at: &now,
+                        },
+                    )?;
+                }
+                Ok::<_, AuthError>(())
             })
             .await?;
         Ok(Session {
@@ -206,18 +283,57 @@ impl AuthService {
         })
     }
 
-    /// The principal behind a bearer token, or `InvalidToken`.
+    /// The principal behind a bearer token, or `InvalidToken`. Served from the cache
+    /// when possible.
     pub async fn authenticate(&self, bearer: &str) -> Result<Principal, AuthError> {
         if !token::looks_valid(bearer) {
             return Err(AuthError::InvalidToken);
         }
         let digest = token::digest(bearer);
-        self.db
-            .read(move |conn| {
-                repo::principal_for_digest(conn, &digest, &clock::now()).map_err(AuthError::from)
-            })
+        let now = clock::now();
+        if let Some(entry) = self.cache.get(&digest, &now) {
+            return Ok(entry.principal);
+        }
+        let key = digest.clone();
+        let verified = self
+            .db
+            .read(move |conn| repo::verify_digest(conn, &key, &now).map_err(AuthError::from))
             .await?
-            .ok_or(AuthError::InvalidToken)
+            .ok_or(AuthError::InvalidToken)?;
+        let principal = verified.principal.clone();
+        self.cache.put(
+            digest,
+            Entry::new(
+                verified.principal,
+                verified.token_id,
+                verified.family,
+                verified.expires_at,
+            ),
+        );
+        Ok(principal)
+    }
+}
+
+pub(crate) fn check_roles(roles: &[String]) -> Result<(), AuthError> {
+    let bad = roles.iter().position(|r| {
+        r.is_empty()
+            || r.len() > 64
+            || !r
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    });
+    match bad {
+        Some(i) => Err(AuthError::invalid(
+            &format!("roles[{i}]"),
+            FieldCode::Invalid,
+            "roles are 1-64 letters, digits, _ or -",
+        )),
+        None if roles.len() > 32 => Err(AuthError::invalid(
+            "roles",
+            FieldCode::TooLong,
+            "at most 32 roles",
+        )),
+        None => Ok(()),
     }
 }
 
@@ -230,7 +346,7 @@ pub fn check_new_account(email: &str, password: &str) -> Result<String, AuthErro
 }
 
 /// Trims and checks the shape of an email; case is kept (uniqueness ignores it).
-fn normalize_email(email: &str) -> Result<String, AuthError> {
+pub(crate) fn normalize_email(email: &str) -> Result<String, AuthError> {
     let email = email.trim();
     let invalid =
         || AuthError::invalid("email", FieldCode::InvalidEmail, "must be an email address");
@@ -251,7 +367,7 @@ fn normalize_email(email: &str) -> Result<String, AuthError> {
     }
 }
 
-fn check_password(password: &str) -> Result<(), AuthError> {
+pub(crate) fn check_password(password: &str) -> Result<(), AuthError> {
     if password.chars().count() < password::MIN_LENGTH {
         return Err(AuthError::invalid(
             "password",

@@ -1,6 +1,7 @@
 //! The shared vocabulary of Hearth. Every module speaks these types; none of them
 //! knows about SQL, HTTP routing or configuration.
 
+pub mod audit;
 pub mod caller;
 pub mod clock;
 pub mod codes;
@@ -10,6 +11,7 @@ pub mod principal;
 pub mod problem;
 pub mod request_id;
 
+pub use audit::{AuditEvent, AuditSink};
 pub use caller::{AdminPrincipal, BearerAuth, ClientIp};
 pub use codes::{FieldCode, ProblemCode};
 pub use openapi_doc::{ApiDocument, DocFragment};

@@ -3,11 +3,13 @@
 use crate::collections::service::Change;
 use crate::schema::{CollectionSpec, CollectionView};
 use crate::service::Resources;
-use kernel::{AdminPrincipal, BearerAuth, Problem};
+use kernel::{AdminPrincipal, AuditEvent, AuditSink, BearerAuth, Problem};
 use poem::web::Data;
+use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+use std::sync::Arc;
 
 #[derive(Tags)]
 enum Tag {
@@ -92,11 +94,19 @@ impl CollectionsApi {
     async fn create(
         &self,
         resources: Data<&Resources>,
+        audit: Data<&Arc<dyn AuditSink>>,
+        req: &Request,
         auth: BearerAuth,
         body: Json<CollectionSpec>,
     ) -> Result<Created, Problem> {
         let admin = AdminPrincipal::check(auth.0)?;
         let view = resources.create_collection(&admin, body.0).await?;
+        audit.record(
+            AuditEvent::new("collection.created")
+                .by(admin.principal())
+                .target(&view.name)
+                .from_request(req),
+        );
         let location = format!("/api/v1/collections/{}", view.name);
         Ok(Created::Created(Json(view), location))
     }
@@ -129,9 +139,12 @@ impl CollectionsApi {
         method = "put",
         operation_id = "update_collection"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn update(
         &self,
         resources: Data<&Resources>,
+        audit: Data<&Arc<dyn AuditSink>>,
+        req: &Request,
         auth: BearerAuth,
         name: Path<String>,
         dry_run: Query<Option<bool>>,
@@ -141,6 +154,13 @@ impl CollectionsApi {
         let change = resources
             .update_collection(&admin, &name, body.0, dry_run.0.unwrap_or(false))
             .await?;
+        if change.applied {
+            let event = AuditEvent::new("collection.changed")
+                .by(admin.principal())
+                .target(name.0.clone())
+                .detail(serde_json::json!({"steps": change.steps}));
+            audit.record(event.from_request(req));
+        }
         Ok(Json(change.into()))
     }
 
@@ -156,6 +176,8 @@ impl CollectionsApi {
     async fn delete(
         &self,
         resources: Data<&Resources>,
+        audit: Data<&Arc<dyn AuditSink>>,
+        req: &Request,
         auth: BearerAuth,
         name: Path<String>,
         force: Query<Option<bool>>,
@@ -164,6 +186,10 @@ impl CollectionsApi {
         resources
             .delete_collection(&admin, &name, force.0.unwrap_or(false))
             .await?;
+        let event = AuditEvent::new("collection.deleted")
+            .by(admin.principal())
+            .target(name.0.clone());
+        audit.record(event.from_request(req));
         Ok(Deleted::NoContent)
     }
 }

@@ -11,6 +11,7 @@ mod enumeration;
 mod integer;
 mod json;
 mod number;
+mod pattern;
 mod relation;
 mod text;
 mod url;
@@ -19,6 +20,7 @@ pub use enumeration::EnumOptions;
 pub use integer::IntegerOptions;
 pub use json::JsonOptions;
 pub use number::NumberOptions;
+pub use pattern::Pattern;
 pub use relation::{OnDelete, RelationOptions};
 pub use text::TextOptions;
 

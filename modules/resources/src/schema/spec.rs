@@ -69,7 +69,8 @@ pub struct FieldSpec {
     /// text
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_length: Option<u32>,
-    /// text: a regular expression the value must match (unanchored, like JSON Schema).
+    /// text: an ECMA-262 regular expression (the JSON Schema dialect) the value must match,
+    /// unanchored; constructs that need backtracking (backreferences, lookaround) are refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pattern: Option<String>,
     /// integer, number
@@ -407,21 +408,10 @@ fn field_type(spec: &FieldSpec, path: &str, errs: &mut Errors) -> Option<FieldTy
                     );
                     return None;
                 }
-                Some(p) => match regex::RegexBuilder::new(p).size_limit(1 << 20).build() {
-                    Ok(re) => Some(re),
-                    Err(e) => {
-                        let first = e
-                            .to_string()
-                            .lines()
-                            .last()
-                            .unwrap_or("")
-                            .trim()
-                            .to_string();
-                        errs.add(
-                            format!("{path}.pattern"),
-                            FieldCode::Invalid,
-                            format!("not a valid regular expression: {first}"),
-                        );
+                Some(p) => match Pattern::new(p) {
+                    Ok(pattern) => Some(pattern),
+                    Err(message) => {
+                        errs.add(format!("{path}.pattern"), FieldCode::Invalid, message);
                         return None;
                     }
                 },
@@ -491,6 +481,13 @@ fn field_type(spec: &FieldSpec, path: &str, errs: &mut Errors) -> Option<FieldTy
                         format!("{path}.values[{i}]"),
                         FieldCode::Invalid,
                         "must be 1 to 100 characters",
+                    );
+                } else if v.contains('\0') {
+                    // Values go into the column's CHECK constraint, where SQL text ends at NUL.
+                    errs.add(
+                        format!("{path}.values[{i}]"),
+                        FieldCode::Invalid,
+                        "must not contain the NUL character (U+0000)",
                     );
                 } else if values[..i].contains(v) {
                     errs.add(

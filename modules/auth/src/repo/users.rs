@@ -1,6 +1,5 @@
-//! SQL for the `users` and `tokens` tables. Nothing outside this file writes them.
+//! SQL for the `users` table.
 
-use kernel::{Principal, Scope};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use storage::StorageError;
 
@@ -104,65 +103,66 @@ pub fn insert_user(
     Ok(())
 }
 
-pub struct NewToken<'a> {
-    pub id: &'a str,
-    pub user_id: &'a str,
-    pub kind: &'a str,
-    pub digest: &'a [u8],
-    pub scopes: &'a [Scope],
-    pub family: Option<&'a str>,
-    pub expires_at: Option<&'a str>,
-    pub created_at: &'a str,
-}
-
-pub fn insert_token(conn: &Connection, t: &NewToken<'_>) -> Result<(), StorageError> {
-    let scopes: Vec<&str> = t.scopes.iter().map(|s| s.as_str()).collect();
-    conn.prepare_cached(
-        "INSERT INTO tokens (id, user_id, kind, digest, scopes, family, expires_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![
-        t.id,
-        t.user_id,
-        t.kind,
-        t.digest,
-        serde_json::to_string(&scopes).unwrap_or_else(|_| "[]".into()),
-        t.family,
-        t.expires_at,
-        t.created_at,
-    ])?;
-    Ok(())
-}
-
-/// The principal behind a live access or personal token of an enabled user.
-pub fn principal_for_digest(
+pub fn list_users(
     conn: &Connection,
-    digest: &[u8],
+    limit: u32,
+    offset: u64,
+) -> Result<(Vec<UserRow>, i64), StorageError> {
+    let sql =
+        format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id LIMIT ?1 OFFSET ?2");
+    let rows = conn
+        .prepare_cached(&sql)?
+        .query_map(params![limit, offset as i64], user_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    let total = conn
+        .prepare_cached("SELECT count(*) FROM users")?
+        .query_row([], |r| r.get(0))?;
+    Ok((rows, total))
+}
+
+/// Changes to a user; `None` leaves a column as it is.
+#[derive(Default)]
+pub struct UserChanges {
+    pub email: Option<String>,
+    pub password_hash: Option<String>,
+    pub roles: Option<Vec<String>>,
+    pub is_admin: Option<bool>,
+    pub disabled: Option<bool>,
+}
+
+pub fn update_user(
+    conn: &Connection,
+    id: &str,
+    c: &UserChanges,
     now: &str,
-) -> Result<Option<Principal>, StorageError> {
-    let found = conn
+) -> Result<bool, StorageError> {
+    let roles = c
+        .roles
+        .as_ref()
+        .map(|r| serde_json::to_string(r).unwrap_or_else(|_| "[]".into()));
+    Ok(conn
         .prepare_cached(
-            "SELECT u.id, u.email, u.is_admin, u.roles, t.scopes
-             FROM tokens t JOIN users u ON u.id = t.user_id
-             WHERE t.digest = ?1 AND t.kind IN ('access', 'personal')
-               AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?2)
-               AND u.disabled = 0",
+            "UPDATE users SET email = coalesce(?2, email), password_hash = coalesce(?3, password_hash),
+                 roles = coalesce(?4, roles), is_admin = coalesce(?5, is_admin),
+                 disabled = coalesce(?6, disabled), updated_at = ?7
+             WHERE id = ?1",
         )?
-        .query_row(params![digest, now], |r| {
-            let roles: String = r.get(3)?;
-            let scopes: String = r.get(4)?;
-            Ok(Principal {
-                user_id: r.get(0)?,
-                email: r.get(1)?,
-                is_admin: r.get(2)?,
-                roles: serde_json::from_str(&roles).unwrap_or_default(),
-                scopes: serde_json::from_str::<Vec<String>>(&scopes)
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|s| Scope::parse(s))
-                    .collect(),
-            })
-        })
-        .optional()?;
-    Ok(found)
+        .execute(params![id, c.email, c.password_hash, roles, c.is_admin, c.disabled, now])?
+        > 0)
+}
+
+pub fn delete_user(conn: &Connection, id: &str) -> Result<bool, StorageError> {
+    Ok(conn
+        .prepare_cached("DELETE FROM users WHERE id = ?1")?
+        .execute([id])?
+        > 0)
+}
+
+/// Enabled admins other than `id` (so the last one cannot lock everyone out).
+pub fn other_admins(conn: &Connection, id: &str) -> Result<i64, StorageError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FROM users WHERE is_admin = 1 AND disabled = 0 AND id != ?1",
+        )?
+        .query_row([id], |r| r.get(0))?)
 }

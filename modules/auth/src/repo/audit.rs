@@ -1,0 +1,87 @@
+//! SQL for `audit_log`.
+
+use kernel::AuditEvent;
+use rusqlite::types::Value as Sql;
+use rusqlite::{params, params_from_iter, Connection};
+use storage::StorageError;
+
+pub fn insert(conn: &Connection, e: &AuditEvent, at: &str) -> Result<(), StorageError> {
+    conn.prepare_cached(
+        "INSERT INTO audit_log (at, action, actor_id, actor_email, target, ip, request_id, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        at,
+        e.action,
+        e.actor_id,
+        e.actor_email,
+        e.target,
+        e.ip.map(|ip| ip.to_string()),
+        e.request_id,
+        e.detail.as_ref().map(|d| d.to_string()),
+    ])?;
+    Ok(())
+}
+
+#[derive(Clone, Debug)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: String,
+    pub action: String,
+    pub actor_id: Option<String>,
+    pub actor_email: Option<String>,
+    pub target: Option<String>,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+    pub detail: Option<serde_json::Value>,
+}
+
+/// Newest first; `before` is the id of the last row of the previous page.
+pub fn list(
+    conn: &Connection,
+    before: Option<i64>,
+    limit: u32,
+    action: Option<&str>,
+    actor_id: Option<&str>,
+) -> Result<Vec<AuditRow>, StorageError> {
+    let mut conds = Vec::new();
+    let mut params: Vec<Sql> = Vec::new();
+    if let Some(b) = before {
+        conds.push("id < ?");
+        params.push(Sql::Integer(b));
+    }
+    if let Some(a) = action {
+        conds.push("action = ?");
+        params.push(Sql::Text(a.to_owned()));
+    }
+    if let Some(a) = actor_id {
+        conds.push("actor_id = ?");
+        params.push(Sql::Text(a.to_owned()));
+    }
+    let filter = if conds.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conds.join(" AND "))
+    };
+    params.push(Sql::Integer(limit as i64));
+    let sql = format!(
+        "SELECT id, at, action, actor_id, actor_email, target, ip, request_id, detail FROM audit_log{filter}
+         ORDER BY id DESC LIMIT ?"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(params), |r| {
+        let detail: Option<String> = r.get(8)?;
+        Ok(AuditRow {
+            id: r.get(0)?,
+            at: r.get(1)?,
+            action: r.get(2)?,
+            actor_id: r.get(3)?,
+            actor_email: r.get(4)?,
+            target: r.get(5)?,
+            ip: r.get(6)?,
+            request_id: r.get(7)?,
+            detail: detail.and_then(|d| serde_json::from_str(&d).ok()),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
