@@ -42,7 +42,11 @@ pub fn new_document() -> Arc<ApiDocument> {
 fn close_request_objects(doc: &mut Value) {
     let mut pending = Vec::new();
     if let Some(paths) = doc.get("paths").and_then(Value::as_object) {
-        for operation in paths.values().filter_map(Value::as_object).flat_map(|p| p.values()) {
+        for operation in paths
+            .values()
+            .filter_map(Value::as_object)
+            .flat_map(|p| p.values())
+        {
             if let Some(body) = operation.pointer("/requestBody/content") {
                 schema_refs(body, &mut pending);
             }

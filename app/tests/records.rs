@@ -834,25 +834,100 @@ async fn owasp_bola_expand_never_inlines_records_the_caller_may_not_view() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
     let owner_only = json!({"list": ["owner"], "view": ["owner"], "create": ["authenticated"]});
-    app.create_collection(&admin, json!({"name": "secrets", "fields": [{"name": "s", "type": "text"}], "rules": owner_only})).await;
+    app.create_collection(
+        &admin,
+        json!({"name": "secrets", "fields": [{"name": "s", "type": "text"}], "rules": owner_only}),
+    )
+    .await;
     app.create_collection(&admin, json!({"name": "refs", "fields": [{"name": "secret", "type": "relation", "collection": "secrets"}],
         "rules": {"list": ["public"], "view": ["public"], "create": ["authenticated"]}})).await;
     let (_, alice) = app.user_token("alice@example.org", &[]).await;
     let (_, bob) = app.user_token("bob@example.org", &[]).await;
-    let secret: Value = create(&app, &alice, "/api/v1/secrets", json!({"s": "alice's diary"})).await.json().await.unwrap();
-    assert_eq!(create(&app, &alice, "/api/v1/refs", json!({"secret": secret["id"]})).await.status(), 201);
-    let as_bob: Value = app.req(Method::GET, "/api/v1/refs?expand=secret", Some(&bob)).send().await.unwrap().json().await.unwrap();
+    let secret: Value = create(
+        &app,
+        &alice,
+        "/api/v1/secrets",
+        json!({"s": "alice's diary"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        create(
+            &app,
+            &alice,
+            "/api/v1/refs",
+            json!({"secret": secret["id"]})
+        )
+        .await
+        .status(),
+        201
+    );
+    let as_bob: Value = app
+        .req(Method::GET, "/api/v1/refs?expand=secret", Some(&bob))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(as_bob["items"][0].get("expand").is_none(), "{as_bob}");
-    let anonymous: Value = app.req(Method::GET, "/api/v1/refs?expand=secret", None).send().await.unwrap().json().await.unwrap();
+    let anonymous: Value = app
+        .req(Method::GET, "/api/v1/refs?expand=secret", None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(anonymous["items"][0].get("expand").is_none());
-    let as_alice: Value = app.req(Method::GET, "/api/v1/refs?expand=secret", Some(&alice)).send().await.unwrap().json().await.unwrap();
-    assert_eq!(as_alice["items"][0]["expand"]["secret"]["s"], "alice's diary");
+    let as_alice: Value = app
+        .req(Method::GET, "/api/v1/refs?expand=secret", Some(&alice))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        as_alice["items"][0]["expand"]["secret"]["s"],
+        "alice's diary"
+    );
     // Bob cannot read, list, change or delete it directly either.
     let path = format!("/api/v1/secrets/{}", secret["id"].as_str().unwrap());
-    assert_problem(app.req(Method::GET, &path, Some(&bob)).send().await.unwrap(), 404, "not_found").await;
-    let list: Value = app.req(Method::GET, "/api/v1/secrets?count=true", Some(&bob)).send().await.unwrap().json().await.unwrap();
+    assert_problem(
+        app.req(Method::GET, &path, Some(&bob))
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    let list: Value = app
+        .req(Method::GET, "/api/v1/secrets?count=true", Some(&bob))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list["total"], 0);
-    assert_problem(app.req(Method::DELETE, &path, Some(&bob)).send().await.unwrap(), 404, "not_found").await;
-    let resp = app.req(Method::PUT, &path, Some(&bob)).json(&json!({"s": "x"})).send().await.unwrap();
+    assert_problem(
+        app.req(Method::DELETE, &path, Some(&bob))
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    let resp = app
+        .req(Method::PUT, &path, Some(&bob))
+        .json(&json!({"s": "x"}))
+        .send()
+        .await
+        .unwrap();
     assert_problem(resp, 404, "not_found").await;
 }
