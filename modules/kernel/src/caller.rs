@@ -60,3 +60,13 @@ pub struct ClientIp(pub std::net::IpAddr);
 pub fn client_ip(req: &Request) -> Option<std::net::IpAddr> {
     req.extensions().get::<ClientIp>().map(|c| c.0)
 }
+
+/// The route a response came from as a template (`/api/v1/{collection}/{id}`), never
+/// the raw path, plus the collection when there is one. Set in the *response*
+/// extensions by whoever routed the request; read by logging and metrics, whose label
+/// sets must stay bounded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteTemplate {
+    pub template: std::borrow::Cow<'static, str>,
+    pub collection: Option<String>,
+}
