@@ -11,12 +11,21 @@ use reqwest::{Method, Response};
 const ME: &str = "/api/v1/auth/me";
 const APP_ORIGIN: &str = "https://app.example.org";
 
-/// One request a second, three at once: small enough to exhaust in a few requests.
+/// Ten at once, then one a second: quick to exhaust, and a fresh bucket (r = 9 after one
+/// request) cannot be mistaken for an exhausted one that refilled while the machine was
+/// busy (that would take 9 s).
+const BURST: u32 = 10;
+
 fn tiny() -> Option<RateLimitConfig> {
     Some(RateLimitConfig {
         per_second: 1,
-        burst: 3,
+        burst: BURST,
     })
+}
+
+/// The answer came from a bucket nobody had used.
+fn fresh(resp: &Response) -> bool {
+    resp.status() != 429 && remaining(resp) == BURST - 1
 }
 
 fn header(resp: &Response, name: &str) -> Option<String> {
@@ -85,24 +94,22 @@ async fn exhausted_bucket_gets_429_rate_limited_with_retry_after_and_ratelimit_f
     let first = me(&app, None, None).await;
     // Anonymous /auth/me is a 401; rate limiting still counts it and says so.
     assert_eq!(first.status(), 401);
-    assert_eq!(
-        header(&first, "ratelimit-policy").as_deref(),
-        Some("\"default\";q=3;w=3")
-    );
+    let policy = "\"default\";q=10;w=10";
+    assert_eq!(header(&first, "ratelimit-policy").as_deref(), Some(policy));
     assert_eq!(
         remaining(&first),
-        2,
-        "a fresh bucket of 3 after one request"
+        BURST - 1,
+        "a fresh bucket after one request"
     );
     assert!(reset(&first) >= 1);
 
     let (seen, refused) = exhaust(&app, None, None).await;
     // Time only adds quota, so the answer right before a refusal had none left.
     assert_eq!(seen.last(), Some(&0), "{seen:?}");
-    assert!(seen.windows(2).all(|w| w[1] <= w[0] + 1), "{seen:?}");
+    assert!(seen.len() >= BURST as usize - 1, "{seen:?}");
     assert_eq!(
         header(&refused, "ratelimit-policy").as_deref(),
-        Some("\"default\";q=3;w=3")
+        Some(policy)
     );
     assert_eq!(remaining(&refused), 0);
     let retry_after: u64 = header(&refused, "retry-after")
@@ -140,24 +147,27 @@ async fn buckets_are_per_user_and_per_client_address() {
     assert_problem(refused, 429, "rate_limited").await;
     // The user's bucket follows the token, whatever address it comes from.
     let resp = me(&app, Some(&alice), Some("198.51.100.20")).await;
-    assert_eq!(resp.status(), 429);
+    assert!(
+        !fresh(&resp),
+        "alice got another bucket from another address"
+    );
 
     let resp = me(&app, Some(&bob), None).await;
     assert_eq!(resp.status(), 200);
-    assert_eq!(remaining(&resp), 2, "bob has his own bucket");
+    assert!(fresh(&resp), "bob has his own bucket");
 
     // Anonymous callers: one bucket per client address.
     let resp = me(&app, None, Some("203.0.113.7")).await;
-    assert_eq!(remaining(&resp), 2);
+    assert!(fresh(&resp));
     let (_, refused) = exhaust(&app, None, Some("203.0.113.7")).await;
     assert_problem(refused, 429, "rate_limited").await;
     let resp = me(&app, None, Some("203.0.113.8")).await;
     assert_eq!(resp.status(), 401);
-    assert_eq!(remaining(&resp), 2, "another client, another bucket");
+    assert!(fresh(&resp), "another client, another bucket");
     // A client cannot choose its address by prepending to the header: the entry the
     // trusted proxy (here: the test) appended is the one used.
     let resp = me(&app, None, Some("203.0.113.99, 203.0.113.7")).await;
-    assert_eq!(resp.status(), 429);
+    assert!(!fresh(&resp));
 }
 
 #[tokio::test]
@@ -168,7 +178,7 @@ async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
     assert_problem(refused, 429, "rate_limited").await;
     for spoofed in ["203.0.113.8", "10.9.8.7", "garbage"] {
         let resp = me(&app, None, Some(spoofed)).await;
-        assert_eq!(resp.status(), 429, "spoofing {spoofed} gave a fresh bucket");
+        assert!(!fresh(&resp), "spoofing {spoofed} gave a fresh bucket");
     }
 }
 
