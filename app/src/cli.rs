@@ -31,6 +31,9 @@ pub enum Command {
     },
     /// Print the current OpenAPI document.
     Openapi,
+    /// Exit 0 if the server at the configured address answers /healthz (for container
+    /// HEALTHCHECKs, where there is no curl).
+    Healthcheck,
     /// Manage admin accounts.
     Admin {
         #[command(subcommand)]

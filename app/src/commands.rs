@@ -43,6 +43,7 @@ pub async fn run(command: Command, config: Config) -> Result<(), CommandError> {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
         Command::Backup { out } => backup(config, out).await,
+        Command::Healthcheck => healthcheck(&config),
         Command::Openapi => {
             println!("{}", crate::openapi::new_document().value());
             Ok(())
@@ -176,5 +177,45 @@ async fn admin_create(
             field.field, field.message
         ))),
         Err(e) => Err(CommandError::Failed(e.to_string())),
+    }
+}
+
+/// Asks the local server for `/healthz` over plain HTTP (with TLS on, a successful TCP
+/// connection is taken as healthy: the check runs inside the same container).
+fn healthcheck(config: &Config) -> Result<(), CommandError> {
+    use std::io::{Read, Write};
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
+    use std::time::Duration;
+    let mut addr = config.bind;
+    if addr.ip().is_unspecified() {
+        let local = match addr.ip() {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        };
+        addr = SocketAddr::new(local, addr.port());
+    }
+    let fail = |why: String| CommandError::Failed(format!("unhealthy: {why}"));
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+        .map_err(|e| fail(format!("cannot connect to {addr}: {e}")))?;
+    if config.security.tls.is_some() {
+        println!("ok (TCP)");
+        return Ok(());
+    }
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok();
+    stream
+        .write_all(
+            format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .map_err(|e| fail(e.to_string()))?;
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    if response.starts_with("HTTP/1.1 200") {
+        println!("ok");
+        Ok(())
+    } else {
+        Err(fail(
+            response.lines().next().unwrap_or("no answer").to_string(),
+        ))
     }
 }

@@ -264,8 +264,27 @@ fn admin_create_then_serve_login_backup_and_sigterm() {
     let out = run(d, &["backup", "copy.db"], &[]);
     assert_usage_error(&out, "already exists");
 
+    let port = server.addr.rsplit(':').next().unwrap().to_string();
+    let out = run(
+        d,
+        &["healthcheck", "--bind", &format!("0.0.0.0:{port}")],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
+
     let status = server.sigterm();
     assert_eq!(status.code(), Some(0));
+    let out = run(
+        d,
+        &["healthcheck", "--bind", &format!("127.0.0.1:{port}")],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "nothing listens any more");
     let wal = d.join("hearth_data/hearth.db-wal");
     assert_eq!(std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0), 0);
 }
