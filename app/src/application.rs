@@ -2,6 +2,7 @@
 //! start it this way, so tests run exactly what users run.
 
 use crate::config::{Config, ConfigError};
+use crate::data_lock::DataDirLock;
 use crate::migrations::MIGRATIONS;
 use crate::routes::{self, Services};
 use crate::server::{self, ServerOptions};
@@ -21,6 +22,8 @@ pub enum StartError {
     Config(#[from] ConfigError),
     #[error("{0}")]
     Storage(#[from] StorageError),
+    #[error("{0}")]
+    Locked(String),
     #[error("cannot load collections: {0}")]
     Resources(String),
     #[error("cannot listen on {addr}: {source}")]
@@ -38,6 +41,8 @@ pub struct Application {
     auth: AuthService,
     resources: Resources,
     config: Config,
+    /// Held while the application lives: one server per data directory.
+    _lock: DataDirLock,
 }
 
 /// Opens (and migrates) the database the configuration points at.
@@ -68,6 +73,9 @@ impl Application {
             Some(files) => Some(crate::tls::acceptor(files)?),
             None => None,
         };
+        config.ensure_data_dir_writable()?;
+        let lock = DataDirLock::acquire(&config.data_dir)
+            .map_err(|e| StartError::Locked(e.to_string()))?;
         let db = open_database(&config).await?;
         let auth = auth_service(db.clone(), &config);
         let docs = crate::openapi::new_document();
@@ -100,6 +108,7 @@ impl Application {
             auth,
             resources,
             config,
+            _lock: lock,
         })
     }
 
@@ -131,6 +140,9 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), StartError> {
+        if let Some(backups) = self.config.backups.clone() {
+            tokio::spawn(crate::backups::run(self.db.clone(), backups));
+        }
         let options = ServerOptions {
             header_read_timeout: self.config.header_read_timeout,
             shutdown_timeout: self.config.shutdown_timeout,

@@ -31,6 +31,12 @@ pub enum Command {
     },
     /// Print the current OpenAPI document.
     Openapi,
+    /// Check BACKUP's integrity, then make it the database (refused while a server runs
+    /// on the data directory; the current database is kept beside it).
+    Restore {
+        /// A file written by `hearth backup` or a scheduled backup.
+        backup: PathBuf,
+    },
     /// Exit 0 if the server at the configured address answers /healthz (for container
     /// HEALTHCHECKs, where there is no curl).
     Healthcheck,
@@ -114,6 +120,15 @@ pub struct SettingArgs {
     /// Allow credentialed CORS requests [env: HEARTH_CORS_CREDENTIALS]
     #[arg(long, global = true, value_name = "BOOL")]
     pub cors_credentials: Option<String>,
+    /// Take an online backup this often, e.g. 6h; 0 turns it off [env: HEARTH_BACKUP_INTERVAL]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub backup_interval: Option<String>,
+    /// Where scheduled backups go [env: HEARTH_BACKUP_DIR] [default: DATA_DIR/backups]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub backup_dir: Option<String>,
+    /// How many scheduled backups to keep [env: HEARTH_BACKUP_KEEP]
+    #[arg(long, global = true, value_name = "N")]
+    pub backup_keep: Option<String>,
 }
 
 impl SettingArgs {
@@ -141,6 +156,9 @@ impl SettingArgs {
             ("cors_methods", &self.cors_methods),
             ("cors_headers", &self.cors_headers),
             ("cors_credentials", &self.cors_credentials),
+            ("backup_interval", &self.backup_interval),
+            ("backup_dir", &self.backup_dir),
+            ("backup_keep", &self.backup_keep),
         ];
         for (name, value) in given {
             if let Some(v) = value {

@@ -33,6 +33,7 @@ impl From<StartError> for CommandError {
     fn from(e: StartError) -> Self {
         match e {
             StartError::Config(c) => CommandError::Usage(c.0),
+            StartError::Locked(m) => CommandError::Usage(m),
             other => CommandError::Failed(other.to_string()),
         }
     }
@@ -44,6 +45,20 @@ pub async fn run(command: Command, config: Config) -> Result<(), CommandError> {
         Command::Migrate => migrate(config).await,
         Command::Backup { out } => backup(config, out).await,
         Command::Healthcheck => healthcheck(&config),
+        Command::Restore { backup } => {
+            let db_path = config.database_path();
+            match crate::restore::restore(&backup, &config.data_dir, &db_path) {
+                Ok(kept) => {
+                    println!("restored {} into {}", backup.display(), db_path.display());
+                    if let Some(kept) = kept {
+                        println!("the previous database is kept as {}", kept.display());
+                    }
+                    Ok(())
+                }
+                Err(crate::restore::RestoreError::Refused(m)) => Err(CommandError::Usage(m)),
+                Err(crate::restore::RestoreError::Failed(m)) => Err(CommandError::Failed(m)),
+            }
+        }
         Command::Openapi => {
             println!("{}", crate::openapi::new_document().value());
             Ok(())

@@ -3,15 +3,18 @@
 
 mod api_dispatch;
 pub mod application;
+pub mod backups;
 pub mod cli;
 pub mod commands;
 pub mod config;
+mod data_lock;
 mod docs;
 mod health;
 pub mod http;
 pub mod logging;
 pub mod migrations;
 pub mod openapi;
+mod restore;
 mod routes;
 pub mod server;
 mod static_files;

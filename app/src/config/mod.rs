@@ -35,6 +35,17 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log: String,
     pub security: SecurityConfig,
+    /// Scheduled online backups; `None` when `backup_interval` is 0.
+    pub backups: Option<BackupConfig>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackupConfig {
+    pub interval: Duration,
+    /// Default: `<data_dir>/backups`.
+    pub dir: PathBuf,
+    /// How many backups to keep; older ones are deleted after a new one checks out.
+    pub keep: usize,
 }
 
 /// Name, environment variable and default of each setting; the flag is `--name-with-dashes`
@@ -70,6 +81,9 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "authorization,content-type,if-match,if-none-match,idempotency-key",
     ),
     ("cors_credentials", "HEARTH_CORS_CREDENTIALS", "false"),
+    ("backup_interval", "HEARTH_BACKUP_INTERVAL", "0"),
+    ("backup_dir", "HEARTH_BACKUP_DIR", ""),
+    ("backup_keep", "HEARTH_BACKUP_KEEP", "7"),
 ];
 
 /// A configuration problem, as the one line printed before exiting with status 2.

@@ -178,6 +178,26 @@ pub(super) fn resolve(
             .map_err(|e| e.to_string())
     })?;
     let security = super::security::resolve(&field)?;
+    let backup_interval = one(
+        &field("backup_interval"),
+        "backup_interval",
+        parse::duration,
+    )?;
+    let backup_dir = one(&field("backup_dir"), "backup_dir", |v| {
+        Ok::<_, String>((!v.trim().is_empty()).then(|| PathBuf::from(v)))
+    })?;
+    let backup_keep = one(&field("backup_keep"), "backup_keep", |v| {
+        v.trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|k| *k >= 1)
+            .ok_or_else(|| "expected a whole number of at least 1".to_string())
+    })?;
+    let backups = (!backup_interval.is_zero()).then(|| super::BackupConfig {
+        interval: backup_interval,
+        dir: backup_dir.unwrap_or_else(|| data_dir.join("backups")),
+        keep: backup_keep,
+    });
     Ok(Config {
         bind,
         data_dir,
@@ -189,6 +209,7 @@ pub(super) fn resolve(
         log_format,
         log,
         security,
+        backups,
     })
 }
 

@@ -52,6 +52,32 @@ pub fn backup_file(db_path: &Path, out: &Path) -> Result<(), StorageError> {
     Ok(())
 }
 
+/// Checks that `path` is a SQLite database that passes `PRAGMA integrity_check` and was
+/// written by Hearth (it has the migrations table). For `hearth restore`.
+pub fn verify_database(path: &Path) -> Result<(), StorageError> {
+    if !path.is_file() {
+        return Err(StorageError::Io(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{} is not a file", path.display()),
+        )));
+    }
+    verify(path)?;
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let hearth: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = '_hearth_migrations')",
+        [],
+        |r| r.get(0),
+    )?;
+    if hearth {
+        Ok(())
+    } else {
+        Err(StorageError::Corrupt(format!(
+            "{} is not a Hearth database",
+            path.display()
+        )))
+    }
+}
+
 /// `integrity_check` answers one row "ok", or up to 100 rows describing problems.
 fn verify(copy: &Path) -> Result<(), StorageError> {
     let conn = Connection::open_with_flags(

@@ -17,14 +17,16 @@ mod db;
 mod error;
 mod group_commit;
 mod migrations;
+mod observer;
 mod readers;
 mod writer;
 
-pub use backup::backup_file;
+pub use backup::{backup_file, verify_database};
 pub use config::{ParseSynchronousError, StorageConfig, Synchronous};
 pub use db::{migrate_file, Db};
 pub use error::{ConstraintKind, StorageError};
 pub use migrations::Migration;
+pub use observer::StorageObserver;
 pub use readers::Readers;
 pub use writer::{Writer, WriterStats};
 
