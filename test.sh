@@ -42,4 +42,7 @@ fi
 step "OpenAPI contract test (schemathesis)"
 ops/contract/run.sh
 
+step "deployment files (hadolint, kubernetes-validate, systemd-analyze)"
+ops/lint.sh
+
 step "all suites passed"
