@@ -328,3 +328,126 @@ pub fn reindex(
 fn quote_index(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::CollectionSpec;
+    use serde_json::json;
+
+    fn spec(fields: Value) -> CollectionSpec {
+        serde_json::from_value(json!({"name": "t", "fields": fields})).unwrap()
+    }
+
+    fn plan(old: Value, new: Value) -> Result<(Vec<String>, bool, Mapping), ResourceError> {
+        let old = spec(old).to_def().unwrap();
+        let new_spec = spec(new);
+        let new = new_spec.to_def().unwrap();
+        let mapping = map_fields(&old, &new_spec.fields)?;
+        let (steps, rebuild) = describe(&old, &new, &mapping);
+        Ok((steps, rebuild, mapping))
+    }
+
+    #[test]
+    fn rules_description_defaults_and_indexes_do_not_rebuild() {
+        let (steps, rebuild, _) = plan(
+            json!([{"name": "a", "type": "integer"}]),
+            json!([{"name": "a", "type": "integer", "indexed": true, "unique": true, "default": 3}]),
+        )
+        .unwrap();
+        assert!(!rebuild, "{steps:?}");
+        assert_eq!(
+            steps,
+            [
+                "add the unique index on `a`",
+                "add the index on `a`",
+                "change the default of `a`"
+            ]
+        );
+    }
+
+    #[test]
+    fn columns_changes_rebuild_and_are_described() {
+        let (steps, rebuild, mapping) = plan(
+            json!([{"name": "a", "type": "integer"}, {"name": "b", "type": "text"}, {"name": "c", "type": "text"}]),
+            json!([{"name": "a", "type": "number", "required": true}, {"name": "bee", "type": "text", "renamed_from": "b", "max_length": 5}, {"name": "d", "type": "boolean"}]),
+        )
+        .unwrap();
+        assert!(rebuild);
+        assert_eq!(mapping.sources, [Some("a".into()), Some("b".into()), None]);
+        assert_eq!(mapping.dropped, ["c"]);
+        assert_eq!(
+            steps,
+            [
+                "drop field `c` and its data",
+                "convert `a` from integer to number",
+                "make `a` required",
+                "rename field `b` to `bee`",
+                "change the text options of `bee`",
+                "add field `d` (boolean)",
+            ]
+        );
+    }
+
+    #[test]
+    fn renames_must_be_unambiguous() {
+        let err = plan(
+            json!([{"name": "a", "type": "text"}]),
+            json!([{"name": "b", "type": "text", "renamed_from": "zzz"}]),
+        )
+        .unwrap_err();
+        assert!(matches!(err, ResourceError::Invalid(_)));
+        let err = plan(
+            json!([{"name": "a", "type": "text"}]),
+            json!([{"name": "a", "type": "text"}, {"name": "b", "type": "text", "renamed_from": "a"}]),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, ResourceError::Invalid(_)),
+            "a is still a field"
+        );
+    }
+
+    #[test]
+    fn conversions_are_lossless_or_refused() {
+        let field = |fields: Value| spec(fields).to_def().unwrap().fields.remove(0);
+        let int = field(json!([{"name": "x", "type": "integer", "min": 0}]));
+        let text = field(json!([{"name": "x", "type": "text"}]));
+        let number = field(json!([{"name": "x", "type": "number"}]));
+        let required_with_default =
+            field(json!([{"name": "x", "type": "integer", "required": true, "default": 7}]));
+        assert_eq!(
+            convert(&text.ty, &int, ValueRef::Text(b"42")),
+            Ok(Sql::Integer(42))
+        );
+        assert_eq!(
+            convert(&text.ty, &int, ValueRef::Text(b"4x")),
+            Err(FieldCode::WrongType)
+        );
+        assert_eq!(
+            convert(&text.ty, &int, ValueRef::Text(b"-1")),
+            Err(FieldCode::TooSmall)
+        );
+        assert_eq!(
+            convert(&int.ty, &text, ValueRef::Integer(5)),
+            Ok(Sql::Text("5".into()))
+        );
+        assert_eq!(
+            convert(&int.ty, &number, ValueRef::Integer(5)),
+            Ok(Sql::Real(5.0))
+        );
+        assert_eq!(
+            convert(&number.ty, &int, ValueRef::Real(2.5)),
+            Err(FieldCode::WrongType)
+        );
+        assert_eq!(
+            convert(&number.ty, &int, ValueRef::Real(2.0)),
+            Ok(Sql::Integer(2))
+        );
+        assert_eq!(
+            convert(&text.ty, &required_with_default, ValueRef::Null),
+            Ok(Sql::Integer(7)),
+            "nulls take the default"
+        );
+    }
+}
