@@ -7,6 +7,7 @@ use crate::migrations::MIGRATIONS;
 use crate::routes::{self, Services};
 use crate::server::{self, ServerOptions};
 use auth::{AuthConfig, AuthService};
+use observability::{Observability, ObservabilityConfig, RecordCounter};
 use poem::endpoint::BoxEndpoint;
 use poem::Response;
 use resources::Resources;
@@ -66,6 +67,57 @@ pub fn auth_service(db: Db, config: &Config) -> AuthService {
     )
 }
 
+/// Metrics and request statistics, reporting on this database and these collections.
+pub fn observability(db: &Db, resources: &Resources, config: &Config) -> Observability {
+    let resources = resources.clone();
+    let count: RecordCounter = Box::new(move || {
+        let resources = resources.clone();
+        Box::pin(async move { resources.count_records().await.map_err(|e| e.to_string()) })
+    });
+    let settings = ObservabilityConfig {
+        metrics_token: config.metrics_token.as_ref().map(|t| t.0.clone()),
+    };
+    Observability::new(db, settings, count)
+}
+
+/// The admin dashboard over the same services as the API.
+pub fn dashboard(
+    db: &Db,
+    auth: &AuthService,
+    resources: &Resources,
+    observability: &Observability,
+    config: &Config,
+    https: bool,
+) -> admin::Admin {
+    let probe = db.clone();
+    let health: admin::HealthCheck = std::sync::Arc::new(move || {
+        let db = probe.clone();
+        Box::pin(async move {
+            match tokio::time::timeout(std::time::Duration::from_secs(2), db.check_writable()).await
+            {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err("the database did not answer within 2 s".into()),
+            }
+        })
+    });
+    let path = config.database_path();
+    let wal = path.with_extension("db-wal");
+    admin::Admin::new(
+        db.clone(),
+        auth.clone(),
+        resources.clone(),
+        Some(observability.clone()),
+        admin::AdminConfig {
+            sessions: config.admin_sessions,
+            https,
+            asset_url: crate::static_files::asset_url,
+            database_files: vec![path, wal],
+            health: Some(health),
+        },
+    )
+}
+
 impl Application {
     pub async fn build(config: Config) -> Result<Application, StartError> {
         // Certificate problems are configuration errors, found before anything opens.
@@ -82,11 +134,22 @@ impl Application {
         let resources = Resources::load(db.clone(), docs.clone())
             .await
             .map_err(|e| StartError::Resources(e.to_string()))?;
+        let observability = observability(&db, &resources, &config);
+        let admin = dashboard(
+            &db,
+            &auth,
+            &resources,
+            &observability,
+            &config,
+            tls.is_some(),
+        );
         let services = Services {
             db: db.clone(),
             auth: auth.clone(),
             resources: resources.clone(),
             docs,
+            observability,
+            admin,
         };
         let http = crate::http::HttpOptions::from_config(&config, tls.is_some());
         let endpoint = routes::build(services, &http, config.security.rate_limit);

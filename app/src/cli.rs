@@ -129,6 +129,9 @@ pub struct SettingArgs {
     /// How many scheduled backups to keep [env: HEARTH_BACKUP_KEEP]
     #[arg(long, global = true, value_name = "N")]
     pub backup_keep: Option<String>,
+    /// Require `Authorization: Bearer TOKEN` on /metrics (off when empty) [env: HEARTH_METRICS_TOKEN]
+    #[arg(long, global = true, value_name = "TOKEN")]
+    pub metrics_token: Option<String>,
 }
 
 impl SettingArgs {
@@ -159,6 +162,7 @@ impl SettingArgs {
             ("backup_interval", &self.backup_interval),
             ("backup_dir", &self.backup_dir),
             ("backup_keep", &self.backup_keep),
+            ("metrics_token", &self.metrics_token),
         ];
         for (name, value) in given {
             if let Some(v) = value {

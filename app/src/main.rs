@@ -19,7 +19,7 @@ fn main() -> ExitCode {
     if !matches!(cli.command, Command::Serve) && !log_asked {
         config.log = "warn".into();
     }
-    logging::init(&config);
+    // The runtime first: the trace exporter sends its requests on it.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -30,7 +30,17 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(commands::run(cli.command, config)) {
+    let telemetry = match logging::init(&config, runtime.handle()) {
+        Ok(telemetry) => telemetry,
+        Err(e) => {
+            eprintln!("hearth: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(commands::run(cli.command, config));
+    // After the server has drained and the database is closed, so their spans are in.
+    runtime.block_on(telemetry.shutdown());
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("hearth: {}", e.message());

@@ -19,6 +19,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "audit_and_settings",
         sql: include_str!("../../migrations/0003_audit_and_settings.sql"),
     },
+    Migration {
+        version: 4,
+        name: "admin_sessions",
+        sql: include_str!("../../migrations/0004_admin_sessions.sql"),
+    },
 ];
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use auth::{AdminApi, AuthApi, TokensApi, UsersApi};
 use kernel::ApiDocument;
+use observability::{ApiRoutes, ObservabilityApi};
 use poem::http::header;
 use poem::web::Data;
 use poem::{handler, Response};
@@ -15,16 +16,39 @@ use std::sync::Arc;
 const DESCRIPTION: &str = "The REST API of a Hearth server. Errors are RFC 9457 problem \
 documents (`application/problem+json`); every code is described at `/api/docs/problems`.";
 
+type StaticApis = (
+    AuthApi,
+    TokensApi,
+    UsersApi,
+    AdminApi,
+    CollectionsApi,
+    ObservabilityApi,
+);
+
 /// The poem-openapi service holding every static route under `/api/v1`.
-pub fn api_service() -> OpenApiService<(AuthApi, TokensApi, UsersApi, AdminApi, CollectionsApi), ()>
-{
+pub fn api_service() -> OpenApiService<StaticApis, ()> {
     OpenApiService::new(
-        (AuthApi, TokensApi, UsersApi, AdminApi, CollectionsApi),
+        (
+            AuthApi,
+            TokensApi,
+            UsersApi,
+            AdminApi,
+            CollectionsApi,
+            ObservabilityApi,
+        ),
         "Hearth API",
         env!("CARGO_PKG_VERSION"),
     )
     .description(DESCRIPTION)
     .server("/api/v1")
+}
+
+/// The route templates of the static API (by operation id and by path), read from its
+/// generated document, for logs and metrics.
+pub fn api_routes() -> ApiRoutes {
+    let spec: Value = serde_json::from_str(&api_service().spec())
+        .expect("poem-openapi always produces valid JSON");
+    ApiRoutes::from_openapi(&spec, "/api/v1")
 }
 
 /// The live document, starting from the static part.

@@ -5,6 +5,7 @@ use crate::config::RateLimitConfig;
 use crate::{docs, health, http, openapi, static_files};
 use auth::{AuthService, Authenticate};
 use kernel::ApiDocument;
+use observability::{ApiRouteTags, NoteCaller, Observability, Route as Tag};
 use poem::endpoint::BoxEndpoint;
 use poem::web::Redirect;
 use poem::{get, handler, EndpointExt, IntoEndpoint, Response, Route};
@@ -18,6 +19,9 @@ pub struct Services {
     pub auth: AuthService,
     pub resources: Resources,
     pub docs: Arc<ApiDocument>,
+    pub observability: Observability,
+    /// The dashboard, served under `/admin`.
+    pub admin: admin::Admin,
 }
 
 #[handler]
@@ -31,11 +35,23 @@ pub fn build(
     http: &http::HttpOptions,
     rate_limit: Option<RateLimitConfig>,
 ) -> BoxEndpoint<'static, Response> {
+    // Every route tags its answers with its template (logs and metrics never see raw paths).
+    let resources = services.resources.clone();
+    let api_tags = ApiRouteTags::new(openapi::api_routes(), move |name| {
+        resources.has_collection(name)
+    });
     let route = Route::new()
-        .at("/", get(root))
-        .at("/healthz", get(health::healthz))
-        .at("/readyz", get(health::readyz))
-        .at("/api/v1/openapi.json", get(openapi::document))
+        .at("/", get(root).with(Tag("/")))
+        .at("/healthz", get(health::healthz).with(Tag("/healthz")))
+        .at("/readyz", get(health::readyz).with(Tag("/readyz")))
+        .at(
+            "/metrics",
+            get(observability::metrics_endpoint).with(Tag("/metrics")),
+        )
+        .at(
+            "/api/v1/openapi.json",
+            get(openapi::document).with(Tag("/api/v1/openapi.json")),
+        )
         .nest(
             "/api/v1",
             ApiDispatch {
@@ -44,15 +60,27 @@ pub fn build(
             }
             // Authenticate outside, so the rate limit knows the caller.
             .with(http::RateLimit::new(rate_limit))
-            .with(Authenticate::new(services.auth.clone())),
+            .with(NoteCaller)
+            .with(Authenticate::new(services.auth.clone()))
+            .with(api_tags),
         )
-        .at("/api/docs", get(docs::index))
-        .at("/api/docs/problems", get(docs::problems))
-        .at("/static/*path", get(static_files::serve))
+        .nest("/admin", services.admin.routes())
+        .at("/api/docs", get(docs::index).with(Tag("/api/docs")))
+        .at(
+            "/api/docs/problems",
+            get(docs::problems).with(Tag("/api/docs/problems")),
+        )
+        .at(
+            "/static/*path",
+            get(static_files::serve).with(Tag("/static/{path}")),
+        )
         .data(services.db)
         .data(Arc::new(services.auth.clone()) as Arc<dyn kernel::AuditSink>)
         .data(services.auth)
         .data(services.resources)
-        .data(services.docs);
-    http::stack(route, http).boxed()
+        .data(services.docs)
+        .data(services.observability.clone());
+    let mut http = http.clone();
+    http.observe = Some(services.observability);
+    http::stack(route, &http).boxed()
 }

@@ -37,6 +37,22 @@ pub struct Config {
     pub security: SecurityConfig,
     /// Scheduled online backups; `None` when `backup_interval` is 0.
     pub backups: Option<BackupConfig>,
+    /// OpenTelemetry traces, from the standard `OTEL_*` variables; off without an endpoint.
+    pub otel: observability::trace::OtelConfig,
+    /// `/metrics` requires `Authorization: Bearer <token>` when set.
+    pub metrics_token: Option<Secret>,
+    /// Dashboard session lifetimes (idle 30 min, absolute 8 h); set in code, e.g. by tests.
+    pub admin_sessions: admin::SessionLimits,
+}
+
+/// A setting that must never be printed: `Debug` shows `<redacted>`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,6 +100,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("backup_interval", "HEARTH_BACKUP_INTERVAL", "0"),
     ("backup_dir", "HEARTH_BACKUP_DIR", ""),
     ("backup_keep", "HEARTH_BACKUP_KEEP", "7"),
+    ("metrics_token", "HEARTH_METRICS_TOKEN", ""),
 ];
 
 /// A configuration problem, as the one line printed before exiting with status 2.

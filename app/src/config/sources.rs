@@ -193,6 +193,10 @@ pub(super) fn resolve(
             .filter(|k| *k >= 1)
             .ok_or_else(|| "expected a whole number of at least 1".to_string())
     })?;
+    // The standard OpenTelemetry variables, read from the environment only.
+    let otel = observability::trace::OtelConfig::from_lookup(env)
+        .map_err(|e| ConfigError(e.to_string()))?;
+    let metrics_token = metrics_token(&field("metrics_token"))?;
     let backups = (!backup_interval.is_zero()).then(|| super::BackupConfig {
         interval: backup_interval,
         dir: backup_dir.unwrap_or_else(|| data_dir.join("backups")),
@@ -210,7 +214,25 @@ pub(super) fn resolve(
         log,
         security,
         backups,
+        otel,
+        metrics_token,
+        admin_sessions: admin::SessionLimits::default(),
     })
+}
+
+/// Empty: `/metrics` is open. Unlike other settings, a bad value is not echoed in the
+/// error: it is a secret.
+fn metrics_token((value, source): &(String, Source)) -> Result<Option<super::Secret>, ConfigError> {
+    let token = value.trim();
+    if token.is_empty() {
+        return Ok(None);
+    }
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ConfigError(format!(
+            "invalid metrics_token (from {source}): use visible ASCII characters, no spaces"
+        )));
+    }
+    Ok(Some(super::Secret(token.to_owned())))
 }
 
 /// Parses one picked value; the error names the setting, the value and its source.

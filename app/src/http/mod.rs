@@ -1,7 +1,8 @@
 //! The HTTP layer every request passes through, outermost first:
-//! request id → client address → security headers → CORS → problem rendering (and panic
-//! catching) → body limit. Rate limiting is not here: it needs to know the caller, so it
-//! wraps the API inside the auth middleware (see `routes`).
+//! request id → client address → request span (traces) → access log, metrics and stats
+//! → security headers → CORS → problem rendering (and panic catching) → body limit. Rate
+//! limiting is not here: it needs to know the caller, so it wraps the API inside the auth
+//! middleware (see `routes`).
 
 mod body_limit;
 mod client_ip;
@@ -32,6 +33,11 @@ pub struct HttpOptions {
     pub trusted_proxies: Vec<Cidr>,
     /// `None`: no CORS headers at all.
     pub cors: Option<CorsConfig>,
+    /// Traces are exported: every request gets an OpenTelemetry SERVER span.
+    pub traces: bool,
+    /// Access log, metrics and dashboard stats for every request; `None` in stack tests
+    /// that have no application around them. Set by `routes::build`.
+    pub observe: Option<observability::Observability>,
 }
 
 impl HttpOptions {
@@ -41,6 +47,8 @@ impl HttpOptions {
             https,
             trusted_proxies: config.security.trusted_proxies.clone(),
             cors: config.security.cors.clone(),
+            traces: config.otel.enabled(),
+            observe: None,
         }
     }
 }
@@ -57,6 +65,12 @@ where
         .with(Problems)
         .with(Cors::new(options.cors.as_ref()))
         .with(SecurityHeaders::new(options.https))
+        // The access log, metrics and stats: inside the request span (so the access log
+        // event carries the trace), outside everything that can change the status.
+        .with(observability::ObserveRequests(options.observe.clone()))
+        // Inside ClientIps and RequestIds, whose results it records; outside the rest,
+        // so its status is the one the client gets.
+        .with(observability::trace::RequestSpans::new(options.traces))
         .with(ClientIps::new(options.trusted_proxies.clone()))
         .with(RequestIds)
 }

@@ -3,7 +3,7 @@
 //! the cause goes only to the log).
 
 use futures_util::FutureExt;
-use kernel::{Problem, ProblemCode, RequestId};
+use kernel::{Problem, ProblemCode, RequestId, RouteTemplate};
 use poem::error::{
     MethodNotAllowedError, NotFoundError, ParseJsonError, ParseQueryError, ReadBodyError,
     SizedLimitError,
@@ -38,11 +38,12 @@ impl<E: Endpoint> Endpoint for ProblemsEndpoint<E> {
     async fn call(&self, req: Request) -> Result<Response> {
         let instance = req.uri().path().to_owned();
         let request_id = req.extensions().get::<RequestId>().cloned();
-        let mut extra = None;
+        let (mut extra, mut route) = (None, None);
         let problem = match AssertUnwindSafe(self.0.call(req)).catch_unwind().await {
             Ok(Ok(resp)) => return Ok(resp.into_response()),
             Ok(Err(err)) => {
                 extra = err.data::<ErrorHeaders>().cloned();
+                route = err.data::<RouteTemplate>().cloned();
                 problem_for(&err)
             }
             Err(panic) => {
@@ -70,6 +71,10 @@ impl<E: Endpoint> Endpoint for ProblemsEndpoint<E> {
         let mut resp = problem.render(Some(&instance), request_id.as_ref().map(|r| r.as_str()));
         if let Some(ErrorHeaders(headers)) = extra {
             resp.headers_mut().extend(headers);
+        }
+        // The route the error came from, for the access log and metrics.
+        if let Some(route) = route {
+            resp.set_data(route);
         }
         Ok(resp)
     }

@@ -7,6 +7,7 @@ use crate::service::AuthService;
 use kernel::Problem;
 use poem::http::header;
 use poem::{Endpoint, Middleware, Request, Result};
+use tracing::Instrument;
 
 /// Paths that ignore any `Authorization` header: a stale token must not stop anyone
 /// from logging in, refreshing, signing up or finishing setup.
@@ -61,11 +62,18 @@ impl<E: Endpoint> Endpoint for AuthenticateEndpoint<E> {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim().to_owned())
             .ok_or_else(|| Problem::unauthenticated("use Authorization: Bearer <token>"))?;
-        let principal = self
+        // A span of its own, so a trace shows what token checks cost (and their SQL).
+        let span = tracing::info_span!("auth.verify_token", auth.outcome = tracing::field::Empty);
+        let verified = self
             .service
             .authenticate(&token)
-            .await
-            .map_err(Problem::from)?;
+            .instrument(span.clone())
+            .await;
+        span.record(
+            "auth.outcome",
+            if verified.is_ok() { "ok" } else { "rejected" },
+        );
+        let principal = verified.map_err(Problem::from)?;
         req.extensions_mut().insert(principal);
         self.inner.call(req).await
     }

@@ -185,6 +185,13 @@ fn header(name: &str, description: &str) -> Value {
     json!({"name": name, "in": "header", "required": false, "description": description, "schema": {"type": "string"}})
 }
 
+/// `Idempotency-Key` with the shape the server checks (1 to 255 visible ASCII characters).
+fn idempotency_key() -> Value {
+    json!({"name": "Idempotency-Key", "in": "header", "required": false,
+           "description": "Replays the first response for 24 h instead of creating twice.",
+           "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"}})
+}
+
 fn list_parameters(col: &Collection) -> Value {
     let names: Vec<&str> = col.def.fields.iter().map(|f| f.name.as_str()).collect();
     json!([
@@ -241,7 +248,7 @@ pub fn fragment(col: &Collection, all: &[Arc<Collection>]) -> DocFragment {
                         "headers": {"Link": {"description": "`<…>; rel=\"next\"` when there is a next page", "schema": {"type": "string"}}},
                         "content": {"application/json": {"schema": schema_ref(&format!("{base}List"))}}}}))},
             "post": {"tags": tag, "operationId": format!("create_{name}"), "summary": format!("Create a record in {name}"),
-                     "parameters": [header("Idempotency-Key", "Replays the first response for 24 h instead of creating twice.")],
+                     "parameters": [idempotency_key()],
                      "security": security(col, Action::Create), "requestBody": json_body(&format!("{base}Create"), false),
                      "responses": with_problems(json!({"201": {"description": "Created",
                         "headers": {"Location": {"schema": {"type": "string"}}, "ETag": {"schema": {"type": "string"}}},

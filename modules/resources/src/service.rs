@@ -57,6 +57,37 @@ impl Resources {
             .collect()
     }
 
+    /// Whether a collection of this name exists now (cheap: an in-memory lookup).
+    pub fn has_collection(&self, name: &str) -> bool {
+        self.registry.get(name).is_some()
+    }
+
+    /// How many records each collection holds, by name, counted in one read
+    /// (`SELECT count(*)` per table: linear in the table size, so call it rarely, e.g.
+    /// for a metrics gauge refreshed at most every half minute).
+    pub async fn count_records(&self) -> Result<Vec<(String, u64)>, ResourceError> {
+        let names = self.collection_names();
+        self.db
+            .read(move |conn| {
+                let mut counts = Vec::with_capacity(names.len());
+                for name in names {
+                    let sql = format!(
+                        "SELECT count(*) FROM {}",
+                        crate::schema::quote(&crate::schema::table_name(&name))
+                    );
+                    // A collection dropped since the names were taken is skipped.
+                    match conn.query_row(&sql, [], |r| r.get::<_, i64>(0)) {
+                        Ok(n) => counts.push((name, u64::try_from(n).unwrap_or(0))),
+                        Err(rusqlite::Error::SqliteFailure(_, Some(m)))
+                            if m.starts_with("no such table") => {}
+                        Err(e) => return Err(ResourceError::from(e)),
+                    }
+                }
+                Ok(counts)
+            })
+            .await
+    }
+
     /// Registers (or replaces) the collection's paths and schemas in the OpenAPI document.
     pub(crate) fn publish(&self, col: &Collection) {
         let all = self.registry.all();

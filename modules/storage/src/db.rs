@@ -119,6 +119,14 @@ impl Db {
     pub fn stats(&self) -> WriterStats {
         self.inner.writer.stats()
     }
+
+    /// Registers the observer the writer thread and the reader pool report to (batch
+    /// sizes and durations, reader waits). Only the first call has an effect; later
+    /// ones return `false`.
+    pub fn set_observer(&self, observer: Arc<dyn crate::StorageObserver>) -> bool {
+        let readers = self.inner.readers.set_observer(Arc::clone(&observer));
+        self.inner.writer.set_observer(observer) && readers
+    }
 }
 
 /// Applies pending migrations to the file without starting anything (`hearth migrate`)

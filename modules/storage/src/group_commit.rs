@@ -41,8 +41,10 @@ pub(crate) fn run(
             }
         }
         if !batch.is_empty() {
-            stats.record_batch(batch.len());
+            let (size, started) = (batch.len(), std::time::Instant::now());
+            stats.record_batch(size);
             run_batch(&conn, &mut batch, stats);
+            stats.batch_finished(size, started.elapsed());
         }
         if let Some(job) = exclusive {
             run_exclusive(&conn, job, stats);
@@ -63,6 +65,14 @@ pub(crate) fn run(
 }
 
 fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>, stats: &Stats) {
+    // One span for the whole transaction: a child of the first job's span, following
+    // from every other job's (see `spans`).
+    let none = tracing::Span::none();
+    let span = crate::spans::batch(batch.first().map_or(&none, |j| j.span()), batch.len());
+    for job in batch.iter().skip(1) {
+        span.follows_from(job.span());
+    }
+    let _span = span.entered();
     let mut jobs = batch.drain(..);
     // Normally one pass. Another only if SQLite rolled back the transaction on its own
     // mid-batch: the rest of the batch then gets a fresh transaction.

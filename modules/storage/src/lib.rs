@@ -19,6 +19,7 @@ mod group_commit;
 mod migrations;
 mod observer;
 mod readers;
+mod spans;
 mod writer;
 
 pub use backup::{backup_file, verify_database};
@@ -28,6 +29,7 @@ pub use error::{ConstraintKind, StorageError};
 pub use migrations::Migration;
 pub use observer::StorageObserver;
 pub use readers::Readers;
+pub use spans::describe_query;
 pub use writer::{Writer, WriterStats};
 
 /// The rusqlite the closures receive, so modules use exactly this version.

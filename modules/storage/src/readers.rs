@@ -5,6 +5,7 @@
 use crate::config::StorageConfig;
 use crate::connection::open_reader;
 use crate::error::{panic_message, StorageError};
+use crate::observer::ObserverSlot;
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -14,6 +15,7 @@ use tokio::sync::Semaphore;
 pub struct Readers {
     pool: Arc<Pool>,
     size: usize,
+    observer: ObserverSlot,
 }
 
 struct Pool {
@@ -65,7 +67,12 @@ impl Readers {
                 idle: Mutex::new(conns),
             }),
             size,
+            observer: ObserverSlot::default(),
         })
+    }
+
+    pub(crate) fn set_observer(&self, observer: Arc<dyn crate::StorageObserver>) -> bool {
+        self.observer.set(observer)
     }
 
     /// How many connections the pool holds.
@@ -82,16 +89,24 @@ impl Readers {
         T: Send + 'static,
         E: From<StorageError> + Send + 'static,
     {
+        let waiting = std::time::Instant::now();
         let permit = Arc::clone(&self.pool.permits)
             .acquire_owned()
             .await
             .map_err(|_| StorageError::Closed)?;
         let conn = self.pool.take().ok_or(StorageError::Closed)?;
+        if let Some(observer) = self.observer.get() {
+            observer.read_waited(waiting.elapsed());
+        }
         let lease = Lease {
             pool: Arc::clone(&self.pool),
             conn: Some(conn),
         };
+        // Created here, so it is a child of the caller's span; entered on the blocking
+        // thread, so whatever the read logs or traces is inside it.
+        let span = crate::spans::read();
         let task = tokio::task::spawn_blocking(move || {
+            let _span = span.entered();
             // Declared after `permit`, so dropped first: the connection is back in the
             // pool before the permit that promises it is released.
             let _permit = permit;

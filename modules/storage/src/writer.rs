@@ -5,6 +5,7 @@
 use crate::config::StorageConfig;
 use crate::error::{panic_message, StorageError};
 use crate::group_commit;
+use crate::observer::ObserverSlot;
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,6 +24,8 @@ pub(crate) trait Job: Send {
     fn is_exclusive(&self) -> bool {
         false
     }
+    /// The job's `db.write` span, opened where it was submitted (see `spans`).
+    fn span(&self) -> &tracing::Span;
 }
 
 /// A job that ran and waits for its batch's COMMIT before its caller hears back.
@@ -54,6 +57,7 @@ struct TypedJob<F, T, E> {
     f: F,
     reply: oneshot::Sender<Result<T, E>>,
     exclusive: bool,
+    span: tracing::Span,
 }
 
 impl<F, T, E> Job for TypedJob<F, T, E>
@@ -66,8 +70,15 @@ where
         self.exclusive
     }
 
+    fn span(&self) -> &tracing::Span {
+        &self.span
+    }
+
     fn run(self: Box<Self>, conn: &Connection) -> Completion {
-        let TypedJob { f, reply, .. } = *self;
+        let TypedJob { f, reply, span, .. } = *self;
+        // Linked to the batch span entered around it; entered while the job runs.
+        span.follows_from(tracing::Span::current());
+        let _span = span.entered();
         // A panicking job must not take the writer thread (and every later write) down.
         let result = catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|payload| {
             let message = panic_message(payload.as_ref());
@@ -108,6 +119,7 @@ pub(crate) struct Stats {
     batches: AtomicU64,
     largest_batch: AtomicU64,
     queue_depth: AtomicU64,
+    pub(crate) observer: ObserverSlot,
 }
 
 impl Stats {
@@ -115,6 +127,13 @@ impl Stats {
         let size = size as u64;
         self.batches.fetch_add(1, Ordering::Relaxed);
         self.largest_batch.fetch_max(size, Ordering::Relaxed);
+    }
+
+    /// A batch of `size` jobs took `took` from BEGIN to COMMIT.
+    pub(crate) fn batch_finished(&self, size: usize, took: std::time::Duration) {
+        if let Some(observer) = self.observer.get() {
+            observer.batch_finished(size, took);
+        }
     }
 
     pub(crate) fn job_started(&self) {
@@ -231,6 +250,7 @@ impl Writer {
                 f,
                 reply,
                 exclusive,
+                span: crate::spans::write(),
             }))
             .await
             .map_err(|_| StorageError::Closed)?;
@@ -244,6 +264,13 @@ impl Writer {
 
     pub fn stats(&self) -> WriterStats {
         self.stats.snapshot()
+    }
+
+    pub(crate) fn set_observer(
+        &self,
+        observer: std::sync::Arc<dyn crate::StorageObserver>,
+    ) -> bool {
+        self.stats.observer.set(observer)
     }
 
     /// Refuses new jobs from now on; jobs already queued still run.

@@ -239,6 +239,11 @@ impl RecordsEndpoint {
         caller: Option<&Principal>,
         collection: &str,
     ) -> Result<Response> {
+        // Who may create comes first: a caller who may not gets 401/403, not feedback on
+        // its query, headers or body.
+        self.resources
+            .authorize_create(caller, collection)
+            .map_err(problem)?;
         query_params(req, &[]).await?;
         let key = headers::idempotency_key(req.headers())?;
         let body = object_body(req, false).await?;

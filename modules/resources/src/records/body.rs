@@ -43,6 +43,13 @@ pub fn validate(
     body: &Map<String, Value>,
     mode: Mode,
 ) -> Result<Values, Vec<FieldError>> {
+    let span = tracing::info_span!(
+        "records.validate",
+        db.collection.name = col.name(),
+        validation.fields = body.len() as i64,
+        validation.errors = tracing::field::Empty,
+    )
+    .entered();
     let mut errors = Vec::new();
     check_keys(col, body, &mut errors);
     let mut values = Vec::with_capacity(col.def.fields.len());
@@ -67,6 +74,7 @@ pub fn validate(
             },
         }
     }
+    span.record("validation.errors", errors.len() as i64);
     if errors.is_empty() {
         Ok(values)
     } else {

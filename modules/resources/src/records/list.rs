@@ -209,7 +209,10 @@ impl Resources {
         let read_col = col.clone();
         let page = self
             .db
-            .read(move |conn| list::list(conn, &read_col, &query))
+            .read(move |conn| {
+                storage::describe_query("SELECT", read_col.name());
+                list::list(conn, &read_col, &query)
+            })
             .await?;
         let mut items: Vec<Map<String, Value>> = page.records.into_iter().map(|r| r.json).collect();
         if let Some(expand) = expand.filter(|e| !e.is_empty()) {
@@ -256,6 +259,7 @@ impl Resources {
             let found = self
                 .db
                 .read(move |conn| {
+                    storage::describe_query("SELECT", target.name());
                     let mut params: Vec<Sql> = ids.into_iter().map(Sql::Text).collect();
                     let marks = vec!["?"; params.len()].join(", ");
                     let mut sql = format!(

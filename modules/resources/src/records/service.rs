@@ -73,9 +73,22 @@ impl Resources {
         let id = id.to_owned();
         self.db
             .read(move |conn| {
+                storage::describe_query("SELECT", col.name());
                 records::get(conn, &col, &id, &access)?.ok_or(ResourceError::RecordNotFound)
             })
             .await
+    }
+
+    /// The create rule alone, so the HTTP layer can refuse a caller before reading the
+    /// request; `create_record` decides again.
+    pub fn authorize_create(
+        &self,
+        caller: Option<&Principal>,
+        collection: &str,
+    ) -> Result<(), ResourceError> {
+        let col = self.collection(collection)?;
+        authorize(&col.def.rules, Action::Create, caller).map_err(deny)?;
+        Ok(())
     }
 
     /// Creates a record. With an idempotency key, the stored response of an earlier
@@ -96,6 +109,7 @@ impl Resources {
         let me = self.clone();
         self.db
             .write(move |conn| {
+                storage::describe_query("INSERT", col.name());
                 let col = still_current(&me, &col)?;
                 let now = clock::now();
                 if let Some(idem) = &idem {
@@ -180,6 +194,7 @@ impl Resources {
         let me = self.clone();
         self.db
             .write(move |conn| {
+                storage::describe_query("UPDATE", col.name());
                 let col = still_current(&me, &col)?;
                 let current =
                     records::get(conn, &col, &id, &access)?.ok_or(ResourceError::RecordNotFound)?;
@@ -202,6 +217,7 @@ impl Resources {
         let id = id.to_owned();
         self.db
             .write(move |conn| {
+                storage::describe_query("DELETE", col.name());
                 let expected = match &if_match {
                     None => None,
                     Some(m) => {

@@ -7,4 +7,5 @@ mod common;
 mod exclusive;
 mod group_commit;
 mod migrations;
+mod observer;
 mod readers;

@@ -1,0 +1,320 @@
+//! The admin dashboard (issue 7): sessions, CSRF, redirects, and form round trips
+//! through the same services as the API.
+
+mod common;
+
+use common::{spawn_app, spawn_app_with, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD};
+use std::time::Duration;
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The value of `<input … name="csrf" value="…">` in a page.
+fn csrf(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("csrf input");
+    let rest = &html[at + "name=\"csrf\" value=\"".len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+async fn get(app: &TestApp, c: &reqwest::Client, path: &str) -> (u16, String) {
+    let r = c.get(app.url(path)).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+async fn login(
+    app: &TestApp,
+    c: &reqwest::Client,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    let (_, page) = get(app, c, "/admin/login").await;
+    c.post(app.url("/admin/login"))
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("csrf", &csrf(&page)),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn admin_session(app: &TestApp) -> reqwest::Client {
+    app.auth
+        .create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    let c = browser();
+    let r = login(app, &c, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/admin");
+    c
+}
+
+const PAGES: [&str; 9] = [
+    "/admin",
+    "/admin/collections",
+    "/admin/collections/new",
+    "/admin/collections/posts",
+    "/admin/collections/posts/schema",
+    "/admin/users",
+    "/admin/tokens",
+    "/admin/audit",
+    "/admin/settings",
+];
+
+#[tokio::test]
+async fn every_page_without_a_session_redirects_to_login() {
+    let app = spawn_app().await;
+    let c = browser();
+    for page in PAGES {
+        let r = c.get(app.url(page)).send().await.unwrap();
+        assert_eq!(r.status(), 303, "{page}");
+        assert_eq!(r.headers()["location"], "/admin/login", "{page}");
+    }
+    let r = c.post(app.url("/admin/logout")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let (status, page) = get(&app, &c, "/admin/login").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("name=\"email\"") && page.contains("name=\"password\""));
+}
+
+#[tokio::test]
+async fn login_sets_a_strict_http_only_cookie_and_logout_revokes_it() {
+    let app = spawn_app().await;
+    app.auth
+        .create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    let c = browser();
+    let r = login(&app, &c, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(r.status(), 303);
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with("hearth_admin="))
+        .expect("session cookie");
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attr), "{cookie}");
+    }
+    for page in PAGES.iter().filter(|p| !p.contains("posts")) {
+        let (status, html) = get(&app, &c, page).await;
+        assert_eq!(status, 200, "{page}");
+        assert!(html.contains(ADMIN_EMAIL), "{page}");
+    }
+    let (_, html) = get(&app, &c, "/admin").await;
+    let r = c
+        .post(app.url("/admin/logout"))
+        .form(&[("csrf", csrf(&html))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/admin/login");
+    let r = c.get(app.url("/admin")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+}
+
+#[tokio::test]
+async fn wrong_password_and_non_admins_are_refused() {
+    let app = spawn_app().await;
+    app.auth
+        .create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    app.auth
+        .create_user("user@example.org", "a user password", &[])
+        .await
+        .unwrap();
+    let c = browser();
+    let r = login(&app, &c, ADMIN_EMAIL, "wrong password").await;
+    assert_eq!(r.status(), 401);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Invalid email or password"));
+    let r = login(&app, &c, "user@example.org", "a user password").await;
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("not an administrator"));
+    assert_eq!(c.get(app.url("/admin")).send().await.unwrap().status(), 303);
+}
+
+#[tokio::test]
+async fn forms_without_the_sessions_csrf_token_are_refused() {
+    let app = spawn_app().await;
+    let c = admin_session(&app).await;
+    for token in ["", "not-the-token"] {
+        let r = c
+            .post(app.url("/admin/settings"))
+            .form(&[("csrf", token), ("allow_signups", "on")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+    }
+    assert!(!app.auth.settings().await.unwrap().allow_signups);
+    // The login form needs its pre-session token too.
+    let r = browser()
+        .post(app.url("/admin/login"))
+        .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // With the token it works.
+    let (_, html) = get(&app, &c, "/admin/settings").await;
+    let r = c
+        .post(app.url("/admin/settings"))
+        .form(&[("csrf", csrf(&html).as_str()), ("allow_signups", "on")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(app.auth.settings().await.unwrap().allow_signups);
+}
+
+#[tokio::test]
+async fn sessions_expire_when_idle_and_absolutely() {
+    let app = spawn_app_with(|c| {
+        c.admin_sessions = admin::SessionLimits {
+            idle: Duration::from_millis(600),
+            absolute: Duration::from_secs(60),
+        }
+    })
+    .await;
+    let c = admin_session(&app).await;
+    assert_eq!(get(&app, &c, "/admin").await.0, 200);
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(c.get(app.url("/admin")).send().await.unwrap().status(), 303);
+
+    let app = spawn_app_with(|c| {
+        c.admin_sessions = admin::SessionLimits {
+            idle: Duration::from_secs(60),
+            absolute: Duration::from_millis(1200),
+        }
+    })
+    .await;
+    let c = admin_session(&app).await;
+    for _ in 0..3 {
+        assert_eq!(get(&app, &c, "/admin/collections").await.0, 200);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(c.get(app.url("/admin")).send().await.unwrap().status(), 303);
+}
+
+#[tokio::test]
+async fn setup_link_creates_the_first_admin_once() {
+    let app = spawn_app().await;
+    let token = app.auth.issue_setup_token().await.unwrap().unwrap();
+    let c = browser();
+    let (status, html) = get(&app, &c, &format!("/admin/setup?token={token}")).await;
+    assert_eq!(status, 200);
+    let r = c
+        .post(app.url("/admin/setup"))
+        .form(&[
+            ("csrf", csrf(&html).as_str()),
+            ("token", &token),
+            ("email", ADMIN_EMAIL),
+            ("password", ADMIN_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(get(&app, &c, "/admin").await.0, 200);
+    assert_eq!(
+        get(&app, &browser(), &format!("/admin/setup?token={token}"))
+            .await
+            .0,
+        404
+    );
+}
+
+#[tokio::test]
+async fn create_a_collection_and_a_record_through_the_forms() {
+    let app = spawn_app().await;
+    let c = admin_session(&app).await;
+    let (_, html) = get(&app, &c, "/admin/collections/new").await;
+    let token = csrf(&html);
+    let r = c
+        .post(app.url("/admin/collections/new"))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("action", "create"),
+            ("name", "posts"),
+            ("n", "2"),
+            ("f0.name", "title"),
+            ("f0.type", "text"),
+            ("f0.required", "on"),
+            ("f0.max_length", "20"),
+            ("f1.name", "views"),
+            ("f1.type", "integer"),
+            ("f1.min", "0"),
+            ("rules.list", "public"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        "/admin/collections/posts?notice=created"
+    );
+    // A value the API refuses comes back next to its field, with the API's message.
+    let r = c
+        .post(app.url("/admin/collections/posts/records/new"))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("f.title", "this title is far too long"),
+            ("f.views", "3"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"f-title-err\""), "{html}");
+    assert!(html.contains("at most 20"), "{html}");
+    let r = c
+        .post(app.url("/admin/collections/posts/records/new"))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("f.title", "Hello"),
+            ("f.views", "3"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let body: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/posts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["items"][0]["title"], "Hello");
+    assert_eq!(body["items"][0]["views"], 3);
+    let (status, html) = get(
+        &app,
+        &c,
+        "/admin/collections/posts?filter=views%20%3E%3D%201&sort=-views",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Hello"));
+    let (status, html) = get(&app, &c, "/admin/collections/posts?filter=views%20%3E%3D").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("id=\"filter-error\""), "{html}");
+}

@@ -1,0 +1,52 @@
+//! The session and pre-login cookies: HttpOnly, SameSite=Strict, Path=/, and over HTTPS
+//! also Secure with the `__Host-` prefix (which browsers only accept that way).
+
+use poem::http::header;
+use poem::Request;
+
+pub const SESSION: &str = "hearth_admin";
+/// Set by the login and setup pages: the CSRF token of a form sent before any session.
+pub const PRE: &str = "hearth_admin_pre";
+
+pub fn name(base: &str, https: bool) -> String {
+    if https {
+        format!("__Host-{base}")
+    } else {
+        base.to_owned()
+    }
+}
+
+/// The value of cookie `name` in the request, if any.
+pub fn get(req: &Request, name: &str) -> Option<String> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// A `Set-Cookie` value; `value: None` deletes the cookie.
+pub fn set(name: &str, value: Option<&str>, https: bool) -> String {
+    let secure = if https { "; Secure" } else { "" };
+    match value {
+        Some(v) => format!("{name}={v}; Path=/; HttpOnly; SameSite=Strict{secure}"),
+        None => format!("{name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_prefix_only_over_https() {
+        assert_eq!(name(SESSION, false), "hearth_admin");
+        assert_eq!(name(SESSION, true), "__Host-hearth_admin");
+        assert!(set("__Host-x", Some("v"), true).ends_with("; Secure"));
+        assert!(!set("x", Some("v"), false).contains("Secure"));
+        assert!(set("x", None, false).contains("Max-Age=0"));
+    }
+}

@@ -1,0 +1,126 @@
+//! The gate in front of every signed-in page: a live session of an enabled admin, and on
+//! every request that is not a GET, the session's CSRF token (form field `csrf` or header
+//! `X-CSRF-Token`), compared in constant time. Without a session: 303 to the login page.
+
+use crate::context::AdminCtx;
+use crate::cookies;
+use crate::form::Form;
+use crate::page;
+use crate::session::same;
+use crate::Admin;
+use auth::Ctx;
+use kernel::{AdminPrincipal, Principal, Scope};
+use poem::http::{header, Method, StatusCode};
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
+
+pub struct Guard(pub Admin);
+
+impl<E: Endpoint> Middleware<E> for Guard {
+    type Output = GuardEndpoint<E>;
+
+    fn transform(&self, ep: E) -> Self::Output {
+        GuardEndpoint {
+            inner: ep,
+            admin: self.0.clone(),
+        }
+    }
+}
+
+pub struct GuardEndpoint<E> {
+    inner: E,
+    admin: Admin,
+}
+
+/// 303 to the login page, dropping the session cookie; htmx requests also get
+/// `HX-Redirect` so the whole page goes there rather than a fragment.
+pub fn to_login(req: &Request, https: bool) -> Response {
+    let mut resp = page::see_other("/admin/login");
+    let name = cookies::name(cookies::SESSION, https);
+    if cookies::get(req, &name).is_some() {
+        if let Ok(v) = cookies::set(&name, None, https).parse() {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    if req.headers().contains_key("hx-request") {
+        resp.headers_mut().insert(
+            "hx-redirect",
+            poem::http::HeaderValue::from_static("/admin/login"),
+        );
+    }
+    resp
+}
+
+impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> Result<Response> {
+        let inner = &self.admin.inner;
+        let https = inner.config.https;
+        let css = (inner.config.asset_url)("admin/admin.css");
+        let Some(secret) = cookies::get(&req, &cookies::name(cookies::SESSION, https)) else {
+            return Ok(to_login(&req, https));
+        };
+        let row = match inner.sessions.touch(&secret).await {
+            Ok(Some(row)) => row,
+            Ok(None) => return Ok(to_login(&req, https)),
+            Err(e) => {
+                tracing::warn!(error = %e, "admin session lookup failed");
+                return Ok(page::error(
+                    css,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Try again",
+                    "The database is busy; reload the page in a moment.",
+                ));
+            }
+        };
+        // Rights are read on every request: a demoted or disabled admin is out at once.
+        let user = match inner.auth.user(&row.user_id).await {
+            Ok(u) if u.is_admin && !u.disabled => u,
+            _ => {
+                let _ = inner.sessions.revoke(row.digest).await;
+                return Ok(to_login(&req, https));
+            }
+        };
+        let principal = Principal {
+            user_id: user.id.clone(),
+            email: user.email.clone(),
+            is_admin: user.is_admin,
+            roles: user.roles.iter().cloned().collect(),
+            scopes: Scope::ALL.into_iter().collect(),
+        };
+        let Ok(admin) = AdminPrincipal::check(principal) else {
+            return Ok(to_login(&req, https));
+        };
+        let form = if matches!(*req.method(), Method::GET | Method::HEAD) {
+            Form::from_query(req.uri().query())
+        } else {
+            let bytes = req.take_body().into_bytes().await?;
+            let form = Form::parse(&bytes);
+            let sent = req
+                .headers()
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+                .unwrap_or_else(|| form.get("csrf").to_owned());
+            if !same(sent.as_bytes(), row.csrf.as_bytes()) {
+                return Ok(page::error(
+                    css,
+                    StatusCode::FORBIDDEN,
+                    "This form has expired",
+                    "The form's security token did not match your session. Go back, reload the page and submit it again.",
+                ));
+            }
+            req.set_body(bytes);
+            form
+        };
+        let ctx = Ctx::from_request(&req);
+        req.extensions_mut().insert(AdminCtx {
+            user,
+            admin,
+            csrf: row.csrf,
+            form,
+            ctx,
+        });
+        Ok(self.inner.call(req).await?.into_response())
+    }
+}

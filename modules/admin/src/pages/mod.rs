@@ -1,0 +1,150 @@
+//! The route table of the dashboard (nested at `/admin`), one file per page.
+
+mod audit;
+mod collections;
+mod common;
+mod login;
+mod overview;
+mod record_form;
+mod records;
+mod schema;
+mod schema_form;
+mod settings;
+mod tokens;
+mod users;
+
+use crate::guard::Guard;
+use crate::Admin;
+use observability::Route as Tag;
+use poem::endpoint::BoxEndpoint;
+use poem::{get, Endpoint, EndpointExt, Response, Route};
+
+/// A signed-in page: behind the guard, tagged with its route template.
+fn signed_in<E: Endpoint + 'static>(
+    admin: &Admin,
+    template: &'static str,
+    ep: E,
+) -> impl Endpoint + 'static {
+    ep.with(Guard(admin.clone())).with(Tag(template))
+}
+
+pub fn routes(admin: Admin) -> BoxEndpoint<'static, Response> {
+    let a = &admin;
+    Route::new()
+        .at(
+            "/login",
+            get(login::show)
+                .post(login::submit)
+                .with(Tag("/admin/login")),
+        )
+        .at(
+            "/setup",
+            get(login::setup_form)
+                .post(login::setup_submit)
+                .with(Tag("/admin/setup")),
+        )
+        .at(
+            "/logout",
+            signed_in(a, "/admin/logout", poem::post(login::logout)),
+        )
+        .at("/", signed_in(a, "/admin", get(overview::show)))
+        .at(
+            "/collections",
+            signed_in(a, "/admin/collections", get(collections::list)),
+        )
+        .at(
+            "/collections/new",
+            signed_in(
+                a,
+                "/admin/collections/new",
+                get(schema::new_form).post(schema::new_submit),
+            ),
+        )
+        .at(
+            "/collections/:name",
+            signed_in(a, "/admin/collections/{name}", get(records::browse)),
+        )
+        .at(
+            "/collections/:name/delete",
+            signed_in(
+                a,
+                "/admin/collections/{name}/delete",
+                get(collections::confirm_delete).post(collections::delete),
+            ),
+        )
+        .at(
+            "/collections/:name/schema",
+            signed_in(
+                a,
+                "/admin/collections/{name}/schema",
+                get(schema::edit_form).post(schema::edit_submit),
+            ),
+        )
+        .at(
+            "/collections/:name/records/new",
+            signed_in(
+                a,
+                "/admin/collections/{name}/records/new",
+                get(records::new_form).post(records::create),
+            ),
+        )
+        .at(
+            "/collections/:name/records/:id",
+            signed_in(
+                a,
+                "/admin/collections/{name}/records/{id}",
+                get(records::edit_form).post(records::update),
+            ),
+        )
+        .at(
+            "/collections/:name/records/:id/delete",
+            signed_in(
+                a,
+                "/admin/collections/{name}/records/{id}/delete",
+                get(records::confirm_delete).post(records::delete),
+            ),
+        )
+        .at(
+            "/users",
+            signed_in(a, "/admin/users", get(users::list).post(users::create)),
+        )
+        .at(
+            "/users/:id",
+            signed_in(
+                a,
+                "/admin/users/{id}",
+                get(users::edit_form).post(users::update),
+            ),
+        )
+        .at(
+            "/users/:id/delete",
+            signed_in(
+                a,
+                "/admin/users/{id}/delete",
+                get(users::confirm_delete).post(users::delete),
+            ),
+        )
+        .at(
+            "/tokens",
+            signed_in(a, "/admin/tokens", get(tokens::list).post(tokens::create)),
+        )
+        .at(
+            "/tokens/:id/revoke",
+            signed_in(
+                a,
+                "/admin/tokens/{id}/revoke",
+                get(tokens::confirm_revoke).post(tokens::revoke),
+            ),
+        )
+        .at("/audit", signed_in(a, "/admin/audit", get(audit::list)))
+        .at(
+            "/settings",
+            signed_in(
+                a,
+                "/admin/settings",
+                get(settings::show).post(settings::save),
+            ),
+        )
+        .data(admin)
+        .boxed()
+}

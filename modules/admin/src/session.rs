@@ -1,0 +1,154 @@
+//! Dashboard sessions: a random cookie value whose SHA-256 digest is the key of a row
+//! in `admin_sessions` (this module's table), with idle and absolute expiry and a CSRF
+//! token tied to the session. The SQL for that table lives here and nowhere else.
+
+use rand::distr::{Alphanumeric, SampleString};
+use rusqlite::{params, OptionalExtension};
+use sha2::{Digest, Sha256};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use storage::{Db, StorageError};
+
+/// How long a session lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// Ends after this long without a request.
+    pub idle: Duration,
+    /// Ends this long after login, however active.
+    pub absolute: Duration,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits {
+            idle: Duration::from_secs(30 * 60),
+            absolute: Duration::from_secs(8 * 3600),
+        }
+    }
+}
+
+/// A live session, as the middleware hands it to pages.
+#[derive(Clone, Debug)]
+pub struct SessionRow {
+    pub digest: Vec<u8>,
+    pub user_id: String,
+    pub csrf: String,
+}
+
+pub fn random_secret() -> String {
+    Alphanumeric.sample_string(&mut rand::rng(), 43)
+}
+
+pub fn digest(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// Compares in time independent of where the inputs differ.
+pub fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[derive(Clone)]
+pub struct Sessions {
+    db: Db,
+    limits: SessionLimits,
+}
+
+impl Sessions {
+    pub fn new(db: Db, limits: SessionLimits) -> Sessions {
+        Sessions { db, limits }
+    }
+
+    /// A new session for `user_id`; every other session that cookie had is gone
+    /// (`replacing`, the digest of the old cookie, is deleted: rotation at login).
+    /// Returns the cookie secret.
+    pub async fn create(
+        &self,
+        user_id: &str,
+        replacing: Option<Vec<u8>>,
+    ) -> Result<String, StorageError> {
+        let secret = random_secret();
+        let (key, csrf, user) = (digest(&secret), random_secret(), user_id.to_owned());
+        let absolute = self.limits.absolute.as_millis() as i64;
+        self.db
+            .write(move |conn| {
+                let now = now_ms();
+                if let Some(old) = replacing {
+                    conn.execute("DELETE FROM admin_sessions WHERE digest = ?1", [old])?;
+                }
+                // Expired rows of anyone are swept on each login.
+                conn.execute(
+                    "DELETE FROM admin_sessions WHERE created_ms < ?1",
+                    [now - absolute],
+                )?;
+                conn.execute(
+                    "INSERT INTO admin_sessions (digest, user_id, csrf, created_ms, seen_ms) \
+                     VALUES (?1, ?2, ?3, ?4, ?4)",
+                    params![key, user, csrf, now],
+                )?;
+                Ok::<_, StorageError>(())
+            })
+            .await?;
+        Ok(secret)
+    }
+
+    /// The live session for a cookie secret, its idle clock restarted; expired sessions
+    /// are deleted and answer `None`.
+    pub async fn touch(&self, secret: &str) -> Result<Option<SessionRow>, StorageError> {
+        let key = digest(secret);
+        let limits = self.limits;
+        self.db
+            .write(move |conn| {
+                let now = now_ms();
+                let row = conn
+                    .query_row(
+                        "SELECT user_id, csrf, created_ms, seen_ms FROM admin_sessions \
+                         WHERE digest = ?1",
+                        [&key],
+                        |r| {
+                            Ok((
+                                r.get::<_, String>(0)?,
+                                r.get::<_, String>(1)?,
+                                r.get::<_, i64>(2)?,
+                                r.get::<_, i64>(3)?,
+                            ))
+                        },
+                    )
+                    .optional()?;
+                let Some((user_id, csrf, created, seen)) = row else {
+                    return Ok(None);
+                };
+                let idle = limits.idle.as_millis() as i64;
+                let absolute = limits.absolute.as_millis() as i64;
+                if now - seen >= idle || now - created >= absolute {
+                    conn.execute("DELETE FROM admin_sessions WHERE digest = ?1", [&key])?;
+                    return Ok(None);
+                }
+                conn.execute(
+                    "UPDATE admin_sessions SET seen_ms = ?2 WHERE digest = ?1",
+                    params![key, now],
+                )?;
+                Ok::<_, StorageError>(Some(SessionRow {
+                    digest: key,
+                    user_id,
+                    csrf,
+                }))
+            })
+            .await
+    }
+
+    pub async fn revoke(&self, digest: Vec<u8>) -> Result<(), StorageError> {
+        self.db
+            .write(move |conn| {
+                conn.execute("DELETE FROM admin_sessions WHERE digest = ?1", [digest])?;
+                Ok::<_, StorageError>(())
+            })
+            .await
+    }
+}
