@@ -42,7 +42,13 @@ fi
 step "OpenAPI contract test (schemathesis)"
 ops/contract/run.sh
 
+step "crash test: SIGKILL while writing, every acknowledged record survives (ops/fault)"
+ops/fault/crash.sh
+
 step "deployment files (hadolint, kubernetes-validate, systemd-analyze)"
 ops/lint.sh
+
+step "admin dashboard in headless chromium (screenshots in target/screenshots/)"
+ops/browser/run.sh
 
 step "all suites passed"
