@@ -51,4 +51,7 @@ ops/lint.sh
 step "admin dashboard in headless chromium (screenshots in target/screenshots/)"
 ops/browser/run.sh
 
+step "observability files (promtool check config/rules, promtool test rules, dashboard JSON)"
+ops/observability/check.sh
+
 step "all suites passed"
