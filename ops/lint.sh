@@ -21,7 +21,7 @@ echo "kubernetes-validate ops/k8s"
 if command -v systemd-analyze >/dev/null 2>&1; then
   echo "systemd-analyze verify ops/systemd/hearth.service"
   # verify wants ExecStart to exist: check a copy that points at the built binary.
-  bin="$PWD/target/debug/hearth"
+  bin="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/hearth"
   [ -x "$bin" ] || cargo build -q -p hearth
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT

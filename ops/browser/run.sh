@@ -19,7 +19,7 @@ fi
 cargo build --locked --bin hearth
 data=$(mktemp -d)
 log="$data/server.log"
-target/debug/hearth serve --bind 127.0.0.1:0 --data-dir "$data/db" >"$log" 2>&1 &
+"${CARGO_TARGET_DIR:-target}/debug/hearth" serve --bind 127.0.0.1:0 --data-dir "$data/db" >"$log" 2>&1 &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data"; }
 trap cleanup EXIT

@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cargo build -q -p hearth
-exec python3 ops/fault/crash.py --binary target/debug/hearth --cycles "${CRASH_CYCLES:-50}" "$@"
+exec python3 ops/fault/crash.py --binary "${CARGO_TARGET_DIR:-target}/debug/hearth" --cycles "${CRASH_CYCLES:-50}" "$@"
