@@ -261,6 +261,28 @@ struct FormPage {
     error: Option<String>,
 }
 
+/// The form again, refilled with what was sent, with the service's reason: per field
+/// next to each field, or as one message.
+async fn refused(
+    ctx: &AdminCtx,
+    admin: &Admin,
+    view: &resources::CollectionView,
+    name: &str,
+    id: Option<String>,
+    version: i64,
+    error: ResourceError,
+) -> Response {
+    let f = Failure::new(error);
+    let mut inputs = record_form::inputs(admin, ctx, view, None).await;
+    record_form::refill(&mut inputs, &ctx.form, &f);
+    let msg = if f.fields.is_empty() {
+        f.message.clone()
+    } else {
+        "The record was not saved: fix the fields marked below.".into()
+    };
+    form_page(ctx, admin, name, id, version, inputs, Some(msg), f.status)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn form_page(
     ctx: &AdminCtx,
@@ -327,17 +349,7 @@ pub async fn create(
     };
     match result {
         Ok(()) => page::see_other(&format!("/admin/collections/{name}?notice=created")),
-        Err(e) => {
-            let f = Failure::new(e);
-            let mut inputs = record_form::inputs(&admin, &ctx, &view, None).await;
-            record_form::refill(&mut inputs, &ctx.form, &f);
-            let msg = if f.fields.is_empty() {
-                f.message.clone()
-            } else {
-                "The record was not saved: fix the fields marked below.".into()
-            };
-            form_page(&ctx, &admin, &name, None, 0, inputs, Some(msg), f.status)
-        }
+        Err(e) => refused(&ctx, &admin, &view, &name, None, 0, e).await,
     }
 }
 
@@ -401,26 +413,7 @@ pub async fn update(
     };
     match result {
         Ok(()) => page::see_other(&format!("/admin/collections/{name}?notice=saved")),
-        Err(e) => {
-            let f = Failure::new(e);
-            let mut inputs = record_form::inputs(&admin, &ctx, &view, None).await;
-            record_form::refill(&mut inputs, &ctx.form, &f);
-            let msg = if f.fields.is_empty() {
-                f.message.clone()
-            } else {
-                "The record was not saved: fix the fields marked below.".into()
-            };
-            form_page(
-                &ctx,
-                &admin,
-                &name,
-                Some(id),
-                version,
-                inputs,
-                Some(msg),
-                f.status,
-            )
-        }
+        Err(e) => refused(&ctx, &admin, &view, &name, Some(id), version, e).await,
     }
 }
 

@@ -29,31 +29,53 @@ impl IntegerOptions {
                     .map(|f| f as i64)
             })
             .ok_or_else(|| invalid(FieldCode::WrongType, "must be an integer"))?;
-        if let Some(min) = self.min.filter(|&m| n < m) {
-            return Err(invalid(
-                FieldCode::TooSmall,
-                format!("must be at least {min}"),
-            ));
-        }
-        if let Some(max) = self.max.filter(|&m| n > m) {
-            return Err(invalid(
-                FieldCode::TooLarge,
-                format!("must be at most {max}"),
-            ));
-        }
+        check_bounds(n, self.min, self.max)?;
         Ok(Sql::Integer(n))
     }
 
     pub fn schema(&self) -> Value {
-        let mut schema = json!({"type": "integer", "format": "int64"});
-        if let Some(min) = self.min {
-            schema["minimum"] = json!(min);
-        }
-        if let Some(max) = self.max {
-            schema["maximum"] = json!(max);
-        }
-        schema
+        bounds_schema(
+            json!({"type": "integer", "format": "int64"}),
+            self.min,
+            self.max,
+        )
     }
+}
+
+/// `too_small` / `too_large` for a number outside its optional bounds.
+pub(super) fn check_bounds<T: PartialOrd + std::fmt::Display + Copy>(
+    n: T,
+    min: Option<T>,
+    max: Option<T>,
+) -> Result<(), Invalid> {
+    if let Some(min) = min.filter(|&m| n < m) {
+        return Err(invalid(
+            FieldCode::TooSmall,
+            format!("must be at least {min}"),
+        ));
+    }
+    if let Some(max) = max.filter(|&m| n > m) {
+        return Err(invalid(
+            FieldCode::TooLarge,
+            format!("must be at most {max}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Adds `minimum` / `maximum` to a JSON Schema when the bounds exist.
+pub(super) fn bounds_schema<T: serde::Serialize>(
+    mut schema: Value,
+    min: Option<T>,
+    max: Option<T>,
+) -> Value {
+    if let Some(min) = min {
+        schema["minimum"] = json!(min);
+    }
+    if let Some(max) = max {
+        schema["maximum"] = json!(max);
+    }
+    schema
 }
 
 /// `col >= min AND col <= max`, or whichever half exists.

@@ -24,29 +24,15 @@ impl NumberOptions {
             .as_f64()
             .filter(|f| f.is_finite())
             .ok_or_else(|| invalid(FieldCode::WrongType, "must be a number"))?;
-        if let Some(min) = self.min.filter(|&m| n < m) {
-            return Err(invalid(
-                FieldCode::TooSmall,
-                format!("must be at least {min}"),
-            ));
-        }
-        if let Some(max) = self.max.filter(|&m| n > m) {
-            return Err(invalid(
-                FieldCode::TooLarge,
-                format!("must be at most {max}"),
-            ));
-        }
+        super::integer::check_bounds(n, self.min, self.max)?;
         Ok(Sql::Real(n))
     }
 
     pub fn schema(&self) -> Value {
-        let mut schema = json!({"type": "number", "format": "double"});
-        if let Some(min) = self.min {
-            schema["minimum"] = json!(min);
-        }
-        if let Some(max) = self.max {
-            schema["maximum"] = json!(max);
-        }
-        schema
+        super::integer::bounds_schema(
+            json!({"type": "number", "format": "double"}),
+            self.min,
+            self.max,
+        )
     }
 }
