@@ -1,7 +1,6 @@
 //! The route table: every path the server answers, in one place.
 
 use crate::api_dispatch::ApiDispatch;
-use crate::config::RateLimitConfig;
 use crate::{docs, health, http, openapi, static_files};
 use auth::{AuthService, Authenticate};
 use kernel::ApiDocument;
@@ -26,14 +25,15 @@ pub struct Services {
 
 #[handler]
 fn root() -> Redirect {
-    Redirect::see_other("/api/docs")
+    Redirect::see_other("/admin")
 }
 
-/// `http`: the stack's settings; `rate_limit`: the API's (`None` turns limiting off).
+/// `http`: the stack's settings; `rate_limit`: the API's (a handle: the application
+/// changes the limit when an admin does).
 pub fn build(
     services: Services,
     http: &http::HttpOptions,
-    rate_limit: Option<RateLimitConfig>,
+    rate_limit: http::RateLimit,
 ) -> BoxEndpoint<'static, Response> {
     // Every route tags its answers with its template (logs and metrics never see raw paths).
     let resources = services.resources.clone();
@@ -59,7 +59,7 @@ pub fn build(
                 records: RecordsEndpoint::new(services.resources.clone()),
             }
             // Authenticate outside, so the rate limit knows the caller.
-            .with(http::RateLimit::new(rate_limit))
+            .with(rate_limit)
             .with(NoteCaller)
             .with(Authenticate::new(services.auth.clone()))
             .with(api_tags),
