@@ -6,7 +6,7 @@ use crate::data_lock::DataDirLock;
 use crate::migrations::MIGRATIONS;
 use crate::routes::{self, Services};
 use crate::server::{self, ServerOptions};
-use auth::{AuthConfig, AuthService};
+use auth::{AuthConfig, AuthService, AuthSettings, ConfiguredSettings};
 use observability::{Observability, ObservabilityConfig, RecordCounter};
 use poem::endpoint::BoxEndpoint;
 use poem::Response;
@@ -27,6 +27,8 @@ pub enum StartError {
     Locked(String),
     #[error("cannot load collections: {0}")]
     Resources(String),
+    #[error("cannot read the stored settings: {0}")]
+    Settings(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -58,13 +60,59 @@ pub async fn open_database(config: &Config) -> Result<Db, StartError> {
 }
 
 pub fn auth_service(db: Db, config: &Config) -> AuthService {
+    let security = &config.security;
     AuthService::new(
         db,
         AuthConfig {
             access_ttl: config.access_token_ttl,
+            configured_settings: ConfiguredSettings {
+                cors_origins: security.cors.origins.clone(),
+                cors_credentials: security.cors.credentials,
+                rate_limit_per_second: security.rate_limit.per_second,
+                rate_limit_burst: security.rate_limit.burst,
+            },
             ..AuthConfig::default()
         },
     )
+}
+
+/// The settings an admin may change at run time (CORS origins, the rate limit; API.md 4)
+/// reach the middleware that applies them: the stored values now (a database value wins
+/// over the configuration), and every later change as soon as it is saved.
+async fn follow_settings(
+    auth: &AuthService,
+    cors: &crate::http::Cors,
+    rate_limit: &crate::http::RateLimit,
+) -> Result<(), StartError> {
+    let (cors, rate_limit) = (cors.clone(), rate_limit.clone());
+    let apply = move |s: &AuthSettings| {
+        let limit = crate::config::RateLimitConfig {
+            per_second: s.rate_limit_per_second.value,
+            burst: s.rate_limit_burst.value,
+        };
+        let now = rate_limit.current();
+        let same_limit = now == limit || (now.is_off() && limit.is_off());
+        if cors.origins() != s.cors_origins.value || !same_limit {
+            tracing::info!(
+                cors_origins = ?s.cors_origins.value,
+                cors_origins_from = s.cors_origins.source.as_str(),
+                rate_limit_per_second = limit.per_second,
+                rate_limit_per_second_from = s.rate_limit_per_second.source.as_str(),
+                rate_limit_burst = limit.burst,
+                rate_limit_burst_from = s.rate_limit_burst.source.as_str(),
+                "applying settings"
+            );
+        }
+        cors.set_origins(&s.cors_origins.value);
+        rate_limit.set(limit);
+    };
+    let current = auth
+        .settings()
+        .await
+        .map_err(|e| StartError::Settings(e.to_string()))?;
+    apply(&current);
+    auth.on_settings_changed(Box::new(apply));
+    Ok(())
 }
 
 /// Metrics and request statistics, reporting on this database and these collections.
@@ -152,7 +200,9 @@ impl Application {
             admin,
         };
         let http = crate::http::HttpOptions::from_config(&config, tls.is_some());
-        let endpoint = routes::build(services, &http, config.security.rate_limit);
+        let rate_limit = crate::http::RateLimit::new(config.security.rate_limit);
+        follow_settings(&auth, &http.cors, &rate_limit).await?;
+        let endpoint = routes::build(services, &http, rate_limit);
         let listener = match TcpListener::bind(config.bind).await {
             Ok(listener) => listener,
             Err(source) => {

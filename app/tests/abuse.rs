@@ -1,6 +1,7 @@
 //! API.md section 5: rate limits per user, else per client address (with `X-Forwarded-For`
 //! believed only from trusted proxies), the `RateLimit`/`RateLimit-Policy` fields, CORS
-//! from configuration only, and the security headers on HTML.
+//! from the configuration, and the security headers on HTML. Changing the rate limit and
+//! the CORS origins at run time is tested in `settings.rs`.
 
 mod common;
 
@@ -16,11 +17,11 @@ const APP_ORIGIN: &str = "https://app.example.org";
 /// busy (that would take 9 s).
 const BURST: u32 = 10;
 
-fn tiny() -> Option<RateLimitConfig> {
-    Some(RateLimitConfig {
+fn tiny() -> RateLimitConfig {
+    RateLimitConfig {
         per_second: 1,
         burst: BURST,
-    })
+    }
 }
 
 /// The answer came from a bucket nobody had used.
@@ -184,7 +185,7 @@ async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
 
 #[tokio::test]
 async fn no_rate_limit_when_turned_off() {
-    let app = spawn_app_with(|c| c.security.rate_limit = None).await;
+    let app = spawn_app_with(|c| c.security.rate_limit = RateLimitConfig::OFF).await;
     for _ in 0..8 {
         let resp = me(&app, None, None).await;
         assert_eq!(resp.status(), 401);
@@ -193,8 +194,8 @@ async fn no_rate_limit_when_turned_off() {
     }
 }
 
-fn cors_config() -> Option<CorsConfig> {
-    Some(CorsConfig {
+fn cors_config() -> CorsConfig {
+    CorsConfig {
         origins: vec![APP_ORIGIN.into()],
         methods: ["GET", "POST", "PATCH", "DELETE"]
             .map(String::from)
@@ -203,7 +204,7 @@ fn cors_config() -> Option<CorsConfig> {
             .map(String::from)
             .to_vec(),
         credentials: true,
-    })
+    }
 }
 
 fn preflight(app: &TestApp, origin: &str, method: &str, headers: &str) -> reqwest::RequestBuilder {

@@ -318,3 +318,96 @@ async fn create_a_collection_and_a_record_through_the_forms() {
     assert_eq!(status, 400);
     assert!(html.contains("id=\"filter-error\""), "{html}");
 }
+
+#[tokio::test]
+async fn settings_form_changes_cors_and_rate_limits_and_returns_them_to_the_configuration() {
+    let app = spawn_app().await;
+    let c = admin_session(&app).await;
+    let (status, html) = get(&app, &c, "/admin/settings").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("id=\"cors-origins-source\">from the configuration"));
+    assert!(html.contains("id=\"rate-limit-per-second-source\">from the configuration"));
+    assert!(
+        !html.contains("-reset\""),
+        "nothing stored, nothing to reset"
+    );
+    let token = csrf(&html);
+
+    // The service's messages come back next to their fields, with what was typed.
+    let r = c
+        .post(app.url("/admin/settings"))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("cors_origins", "https://app.example.org\nnot-an-origin"),
+            ("rate_limit_per_second", "200000"),
+            ("rate_limit_burst", "0"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    for id in [
+        "cors-origins-err",
+        "rate-limit-per-second-err",
+        "rate-limit-burst-err",
+    ] {
+        assert!(html.contains(&format!("id=\"{id}\"")), "{id}: {html}");
+    }
+    assert!(html.contains("not-an-origin"), "{html}");
+    assert!(html.contains("from 0 to 100000"), "{html}");
+    assert!(html.contains("value=\"200000\""), "{html}");
+    let s = app.auth.settings().await.unwrap();
+    assert!(!s.rate_limit_per_second.is_stored() && !s.cors_origins.is_stored());
+
+    let r = c
+        .post(app.url("/admin/settings"))
+        .form(&[
+            ("csrf", token.as_str()),
+            (
+                "cors_origins",
+                "https://app.example.org, http://localhost:3000",
+            ),
+            ("rate_limit_per_second", "50"),
+            ("rate_limit_burst", "100"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let s = app.auth.settings().await.unwrap();
+    assert_eq!(
+        s.cors_origins.value,
+        ["https://app.example.org", "http://localhost:3000"]
+    );
+    assert_eq!(
+        (s.rate_limit_per_second.value, s.rate_limit_burst.value),
+        (50, 100)
+    );
+    assert!(s.rate_limit_burst.is_stored());
+    // In force at once.
+    let resp = app
+        .client
+        .get(app.url("/api/v1/auth/me"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["ratelimit-policy"], "\"default\";q=100;w=2");
+    let (_, html) = get(&app, &c, "/admin/settings").await;
+    assert!(html.contains("id=\"rate-limit-burst-source\">from the database"));
+    assert!(html.contains("id=\"rate-limit-burst-reset\""));
+
+    // Saving again unchanged stores nothing new; resetting one value returns it to the
+    // configuration and leaves the others.
+    let r = c
+        .post(app.url("/admin/settings"))
+        .form(&[("csrf", token.as_str()), ("reset", "rate_limit_burst")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let s = app.auth.settings().await.unwrap();
+    assert!(!s.rate_limit_burst.is_stored());
+    assert_eq!(s.rate_limit_burst.value, s.configured.rate_limit_burst);
+    assert!(s.rate_limit_per_second.is_stored() && s.cors_origins.is_stored());
+}

@@ -225,10 +225,10 @@ async fn metrics_label_requests_by_route_template_never_by_raw_path() {
 async fn rate_limited_answers_are_counted() {
     log();
     let app = spawn_app_with(|c| {
-        c.security.rate_limit = Some(RateLimitConfig {
+        c.security.rate_limit = RateLimitConfig {
             per_second: 1,
             burst: 2,
-        })
+        }
     })
     .await;
     let mut limited = 0;
@@ -257,12 +257,12 @@ async fn rate_limited_answers_are_counted() {
 async fn cors_preflights_are_labelled_preflight() {
     log();
     let app = spawn_app_with(|c| {
-        c.security.cors = Some(CorsConfig {
+        c.security.cors = CorsConfig {
             origins: vec!["https://app.example.org".into()],
             methods: vec!["GET".into()],
             headers: vec![],
             credentials: false,
-        })
+        }
     })
     .await;
     let resp = app

@@ -9,12 +9,14 @@ use std::path::PathBuf;
 pub struct SecurityConfig {
     /// Serve HTTPS directly with these PEM files.
     pub tls: Option<TlsFiles>,
-    /// `None` turns rate limiting off (`rate_limit_per_second = 0`).
-    pub rate_limit: Option<RateLimitConfig>,
+    /// The API's rate limit; `per_second` 0 turns it off. The initial value: an admin may
+    /// override it at run time (`/admin/settings`), and a stored value wins at start-up.
+    pub rate_limit: RateLimitConfig,
     /// Peers whose `X-Forwarded-For` is believed. Empty: never believed.
     pub trusted_proxies: Vec<Cidr>,
-    /// `None`: no CORS headers at all (the default).
-    pub cors: Option<CorsConfig>,
+    /// No `origins` (the default): no CORS headers at all. The origins are the initial
+    /// value: an admin may override them at run time, and a stored list wins at start-up.
+    pub cors: CorsConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,11 +27,29 @@ pub struct TlsFiles {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RateLimitConfig {
+    /// 0: rate limiting is off.
     pub per_second: u32,
     pub burst: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+impl RateLimitConfig {
+    pub const OFF: RateLimitConfig = RateLimitConfig {
+        per_second: 0,
+        burst: 1,
+    };
+
+    pub fn is_off(&self) -> bool {
+        self.per_second == 0
+    }
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig::OFF
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CorsConfig {
     pub origins: Vec<String>,
     pub methods: Vec<String>,
@@ -102,21 +122,10 @@ fn boolean(v: &str) -> Result<bool, String> {
     }
 }
 
-/// An origin is `scheme://host[:port]` exactly as browsers send it, or `*`.
+/// An origin is `scheme://host[:port]` exactly as browsers send it, or `*`: the same
+/// check as for origins an admin sets at run time.
 fn origin(o: &str) -> Result<String, String> {
-    let ok = o == "*"
-        || ((o.starts_with("http://") || o.starts_with("https://"))
-            && !o.ends_with('/')
-            && o.split("://")
-                .nth(1)
-                .is_some_and(|h| !h.is_empty() && !h.contains('/')));
-    if ok {
-        Ok(o.to_owned())
-    } else {
-        Err(format!(
-            "`{o}` is not an origin such as https://app.example.org"
-        ))
-    }
+    auth::check_origin(o).map(|()| o.to_owned())
 }
 
 pub(super) fn resolve(
@@ -160,7 +169,7 @@ pub(super) fn resolve(
             .filter(|b| *b >= 1)
             .ok_or_else(|| "expected a whole number of at least 1".to_string())
     })?;
-    let rate_limit = (per_second > 0).then_some(RateLimitConfig { per_second, burst });
+    let rate_limit = RateLimitConfig { per_second, burst };
     let trusted_proxies = one(&field("trusted_proxies"), "trusted_proxies", |v| {
         list(v)
             .iter()
@@ -192,12 +201,12 @@ pub(super) fn resolve(
             "cors_credentials cannot be used with the origin `*`".into(),
         ));
     }
-    let cors = (!origins.is_empty()).then_some(CorsConfig {
+    let cors = CorsConfig {
         origins,
         methods,
         headers,
         credentials,
-    });
+    };
     Ok(SecurityConfig {
         tls,
         rate_limit,

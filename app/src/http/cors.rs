@@ -1,5 +1,8 @@
-//! CORS from configuration only (API.md section 5). Without `cors_origins` nothing here
-//! runs and no `Access-Control-*` header is ever sent.
+//! CORS (API.md section 5.3). Without origins nothing here runs and no
+//! `Access-Control-*` header is ever sent. The origins come from `cors_origins` in the
+//! configuration, or from the database once an admin sets them (`/admin/settings`):
+//! [`Cors::set_origins`] swaps the policy, and the next request uses the new one. The
+//! methods, headers and credentials flag always come from the configuration.
 //!
 //! Written here rather than with poem's `Cors`, which (a) answers 403 to every request
 //! whose `Origin` is not listed, breaking same-origin POSTs (browsers send `Origin` on
@@ -18,7 +21,7 @@ use kernel::{Problem, ProblemCode, RequestId};
 use poem::http::header::{self, HeaderName, HeaderValue};
 use poem::http::{Method, StatusCode};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 /// Response headers a cross-origin script may read besides the CORS-safelisted ones.
 const EXPOSE: &str = "ETag, Location, Link, X-Request-Id, Retry-After, RateLimit, RateLimit-Policy";
@@ -38,7 +41,11 @@ struct Policy {
 }
 
 impl Policy {
-    fn new(config: &CorsConfig) -> Policy {
+    /// `None` when there are no origins: CORS is off.
+    fn new(config: &CorsConfig) -> Option<Policy> {
+        if config.origins.is_empty() {
+            return None;
+        }
         let methods: Vec<Method> = config
             .methods
             .iter()
@@ -55,7 +62,7 @@ impl Policy {
                 .then(|| HeaderValue::from_str(&items.join(", ")).ok())
                 .flatten()
         };
-        Policy {
+        Some(Policy {
             any_origin: config.origins.iter().any(|o| o == "*"),
             origins: config.origins.clone(),
             allow_methods: joined(methods.iter().map(Method::as_str).collect()),
@@ -63,7 +70,7 @@ impl Policy {
             methods,
             headers,
             credentials: config.credentials,
-        }
+        })
     }
 
     /// The `Access-Control-Allow-Origin` value for this `Origin`, if it is allowed.
@@ -142,16 +149,74 @@ impl Policy {
     }
 }
 
-/// The middleware; `Cors::new(None)` lets everything through untouched.
+/// The middleware, and the handle that changes its origins while the server runs: clones
+/// share one policy. Without origins it lets everything through untouched.
+#[derive(Clone, Default)]
 pub struct Cors {
-    policy: Option<Arc<Policy>>,
+    live: Arc<Live>,
+}
+
+#[derive(Default)]
+struct Live {
+    /// Methods, headers, credentials (and the configured origins, replaced at run time).
+    config: RwLock<CorsConfig>,
+    /// Rebuilt on every change; requests take a reference and never hold the lock.
+    policy: RwLock<Option<Arc<Policy>>>,
 }
 
 impl Cors {
-    pub fn new(config: Option<&CorsConfig>) -> Self {
+    pub fn new(config: &CorsConfig) -> Self {
         Cors {
-            policy: config.map(|c| Arc::new(Policy::new(c))),
+            live: Arc::new(Live {
+                config: RwLock::new(config.clone()),
+                policy: RwLock::new(Policy::new(config).map(Arc::new)),
+            }),
         }
+    }
+
+    /// Allows exactly these origins from the next request on; none turns CORS off.
+    pub fn set_origins(&self, origins: &[String]) {
+        let mut config = self
+            .live
+            .config
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if config.origins == origins {
+            return;
+        }
+        config.origins = origins.to_vec();
+        let policy = Policy::new(&config).map(Arc::new);
+        *self
+            .live
+            .policy
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = policy;
+    }
+
+    /// The origins allowed now.
+    pub fn origins(&self) -> Vec<String> {
+        self.live
+            .config
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .origins
+            .clone()
+    }
+
+    fn policy(&self) -> Option<Arc<Policy>> {
+        self.live
+            .policy
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl std::fmt::Debug for Cors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cors")
+            .field("origins", &self.origins())
+            .finish()
     }
 }
 
@@ -161,21 +226,21 @@ impl<E: Endpoint> Middleware<E> for Cors {
     fn transform(&self, ep: E) -> Self::Output {
         CorsEndpoint {
             inner: ep,
-            policy: self.policy.clone(),
+            cors: self.clone(),
         }
     }
 }
 
 pub struct CorsEndpoint<E> {
     inner: E,
-    policy: Option<Arc<Policy>>,
+    cors: Cors,
 }
 
 impl<E: Endpoint> Endpoint for CorsEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> Result<Response> {
-        let Some(policy) = &self.policy else {
+        let Some(policy) = self.cors.policy() else {
             return self.inner.call(req).await.map(IntoResponse::into_response);
         };
         let allow_origin = req

@@ -20,7 +20,7 @@ pub use rate_limit::RateLimit;
 pub use request_id::RequestIds;
 pub use security_headers::SecurityHeaders;
 
-use crate::config::{Cidr, Config, CorsConfig};
+use crate::config::{Cidr, Config};
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Response};
 
 /// What the stack needs from the configuration.
@@ -31,8 +31,9 @@ pub struct HttpOptions {
     pub https: bool,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<Cidr>,
-    /// `None`: no CORS headers at all.
-    pub cors: Option<CorsConfig>,
+    /// CORS, changeable while the server runs (its origins); without origins (the
+    /// default) no CORS headers at all.
+    pub cors: Cors,
     /// Traces are exported: every request gets an OpenTelemetry SERVER span.
     pub traces: bool,
     /// Access log, metrics and dashboard stats for every request; `None` in stack tests
@@ -46,7 +47,7 @@ impl HttpOptions {
             body_limit: config.body_limit,
             https,
             trusted_proxies: config.security.trusted_proxies.clone(),
-            cors: config.security.cors.clone(),
+            cors: Cors::new(&config.security.cors),
             traces: config.otel.enabled(),
             observe: None,
         }
@@ -63,7 +64,7 @@ where
     ep.into_endpoint()
         .with(BodyLimit::new(options.body_limit))
         .with(Problems)
-        .with(Cors::new(options.cors.as_ref()))
+        .with(options.cors.clone())
         .with(SecurityHeaders::new(options.https))
         // The access log, metrics and stats: inside the request span (so the access log
         // event carries the trace), outside everything that can change the status.

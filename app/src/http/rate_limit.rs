@@ -8,6 +8,10 @@
 //! to refill, so q/w is the sustained rate) and `RateLimit: "default";r=<remaining>;t=<secs
 //! until the bucket is full again>`. A refused request gets 429 `rate_limited` with
 //! `Retry-After` (whole seconds, at least 1) as well.
+//!
+//! The limit comes from the configuration, or from the database once an admin sets it
+//! (`/admin/settings`): [`RateLimit::set`] builds a new limiter that the next request
+//! uses. The buckets do not carry over: after a change every caller starts full.
 
 use super::ErrorHeaders;
 use crate::config::RateLimitConfig;
@@ -20,7 +24,7 @@ use poem::http::{HeaderMap, HeaderName, HeaderValue};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::num::NonZeroU32;
-use std::sync::{Arc, Once, Weak};
+use std::sync::{Arc, Once, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
 pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
@@ -50,30 +54,52 @@ struct Limits {
     pruning: Once,
 }
 
-/// The middleware; `RateLimit::new(None)` lets everything through untouched.
+/// The middleware, and the handle that changes the limit while the server runs: clones
+/// share one limiter. With `per_second` 0 it lets everything through untouched.
+#[derive(Clone, Default)]
 pub struct RateLimit {
-    limits: Option<Arc<Limits>>,
+    /// `None`: off. Requests take a reference and never hold the lock.
+    limits: Arc<RwLock<Option<Arc<Limits>>>>,
 }
 
 impl RateLimit {
-    pub fn new(config: Option<RateLimitConfig>) -> Self {
-        let limits = config.map(|c| {
-            let per_second = NonZeroU32::new(c.per_second).unwrap_or(NonZeroU32::MIN);
-            let burst = NonZeroU32::new(c.burst).unwrap_or(NonZeroU32::MIN);
-            let quota = Quota::per_second(per_second).allow_burst(burst);
-            let window = burst.get().div_ceil(per_second.get());
-            let policy = format!("\"default\";q={burst};w={window}");
-            Arc::new(Limits {
-                limiter: RateLimiter::dashmap(quota)
-                    .with_middleware::<StateInformationMiddleware>(),
-                per_second: per_second.get(),
-                burst: burst.get(),
-                replenish: quota.replenish_interval(),
-                policy: HeaderValue::from_str(&policy).expect("ASCII"),
-                pruning: Once::new(),
-            })
+    pub fn new(config: RateLimitConfig) -> Self {
+        RateLimit {
+            limits: Arc::new(RwLock::new(Limits::build(config))),
+        }
+    }
+
+    /// Applies `config` from the next request on. A new limiter starts with every bucket
+    /// full; an unchanged limit keeps the current one (and its buckets).
+    pub fn set(&self, config: RateLimitConfig) {
+        let wanted = (config.per_second > 0).then(|| RateLimitConfig {
+            per_second: config.per_second,
+            burst: config.burst.max(1),
         });
-        RateLimit { limits }
+        let mut limits = self.limits.write().unwrap_or_else(PoisonError::into_inner);
+        if limits.as_ref().map(|l| l.config()) != wanted {
+            *limits = Limits::build(config);
+        }
+    }
+
+    /// The limit in force (`per_second` 0: off).
+    pub fn current(&self) -> RateLimitConfig {
+        self.limits()
+            .map(|l| l.config())
+            .unwrap_or(RateLimitConfig::OFF)
+    }
+
+    fn limits(&self) -> Option<Arc<Limits>> {
+        self.limits
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl std::fmt::Debug for RateLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("RateLimit").field(&self.current()).finish()
     }
 }
 
@@ -83,26 +109,26 @@ impl<E: Endpoint> Middleware<E> for RateLimit {
     fn transform(&self, ep: E) -> Self::Output {
         RateLimitEndpoint {
             inner: ep,
-            limits: self.limits.clone(),
+            limit: self.clone(),
         }
     }
 }
 
 pub struct RateLimitEndpoint<E> {
     inner: E,
-    limits: Option<Arc<Limits>>,
+    limit: RateLimit,
 }
 
 impl<E: Endpoint> Endpoint for RateLimitEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> Result<Response> {
-        let Some(limits) = &self.limits else {
+        let Some(limits) = self.limit.limits() else {
             return self.inner.call(req).await.map(IntoResponse::into_response);
         };
         limits
             .pruning
-            .call_once(|| spawn_pruner(Arc::downgrade(limits)));
+            .call_once(|| spawn_pruner(Arc::downgrade(&limits)));
         match limits.limiter.check_key(&key(&req)) {
             Ok(state) => {
                 let remaining = state.remaining_burst_capacity();
@@ -141,6 +167,30 @@ impl<E: Endpoint> Endpoint for RateLimitEndpoint<E> {
 }
 
 impl Limits {
+    /// `None` when `per_second` is 0 (off).
+    fn build(config: RateLimitConfig) -> Option<Arc<Limits>> {
+        let per_second = NonZeroU32::new(config.per_second)?;
+        let burst = NonZeroU32::new(config.burst).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::per_second(per_second).allow_burst(burst);
+        let window = burst.get().div_ceil(per_second.get());
+        let policy = format!("\"default\";q={burst};w={window}");
+        Some(Arc::new(Limits {
+            limiter: RateLimiter::dashmap(quota).with_middleware::<StateInformationMiddleware>(),
+            per_second: per_second.get(),
+            burst: burst.get(),
+            replenish: quota.replenish_interval(),
+            policy: HeaderValue::from_str(&policy).expect("ASCII"),
+            pruning: Once::new(),
+        }))
+    }
+
+    fn config(&self) -> RateLimitConfig {
+        RateLimitConfig {
+            per_second: self.per_second,
+            burst: self.burst,
+        }
+    }
+
     fn headers(&self, remaining: u32, reset: u64) -> HeaderMap {
         let mut headers = HeaderMap::with_capacity(2);
         headers.insert(RATELIMIT_POLICY, self.policy.clone());
@@ -214,18 +264,48 @@ mod tests {
 
     #[test]
     fn policy_states_burst_and_refill_window() {
-        let limit = RateLimit::new(Some(RateLimitConfig {
+        let limit = RateLimit::new(RateLimitConfig {
             per_second: 100,
             burst: 200,
-        }));
-        let limits = limit.limits.unwrap();
+        });
+        let limits = limit.limits().unwrap();
         assert_eq!(limits.policy, "\"default\";q=200;w=2");
         let headers = limits.headers(150, 1);
         assert_eq!(headers[RATELIMIT], "\"default\";r=150;t=1");
-        let limit = RateLimit::new(Some(RateLimitConfig {
+        let limit = RateLimit::new(RateLimitConfig {
             per_second: 1,
             burst: 3,
-        }));
-        assert_eq!(limit.limits.unwrap().policy, "\"default\";q=3;w=3");
+        });
+        assert_eq!(limit.limits().unwrap().policy, "\"default\";q=3;w=3");
+    }
+
+    #[test]
+    fn a_new_limit_replaces_the_limiter_and_zero_turns_it_off() {
+        let limit = RateLimit::new(RateLimitConfig::OFF);
+        assert!(limit.limits().is_none());
+        let shared = limit.clone();
+        shared.set(RateLimitConfig {
+            per_second: 5,
+            burst: 10,
+        });
+        let first = limit.limits().expect("on, through the clone");
+        assert_eq!(first.policy, "\"default\";q=10;w=2");
+        // The same limit again keeps the limiter (and the callers' buckets).
+        limit.set(RateLimitConfig {
+            per_second: 5,
+            burst: 10,
+        });
+        assert!(Arc::ptr_eq(&first, &limit.limits().unwrap()));
+        limit.set(RateLimitConfig {
+            per_second: 5,
+            burst: 20,
+        });
+        assert!(!Arc::ptr_eq(&first, &limit.limits().unwrap()));
+        limit.set(RateLimitConfig {
+            per_second: 0,
+            burst: 20,
+        });
+        assert!(limit.limits().is_none());
+        assert_eq!(limit.current(), RateLimitConfig::OFF);
     }
 }

@@ -27,7 +27,7 @@ pub fn test_config(data_dir: &std::path::Path) -> Config {
     config.bind = "127.0.0.1:0".parse().unwrap();
     // Tests fire hundreds of requests from one address; the tests of rate limiting
     // turn it back on with their own limits.
-    config.security.rate_limit = None;
+    config.security.rate_limit = hearth::config::RateLimitConfig::OFF;
     config
 }
 

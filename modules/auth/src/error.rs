@@ -10,6 +10,9 @@ pub enum AuthError {
     InvalidToken,
     #[error("invalid {}: {}", .0.field, .0.message)]
     Invalid(FieldError),
+    /// Several fields at once (every invalid one is reported, not just the first).
+    #[error("{} fields are invalid", .0.len())]
+    InvalidFields(Vec<FieldError>),
     #[error("user not found")]
     UserNotFound,
     #[error("token not found")]
@@ -40,6 +43,7 @@ impl From<AuthError> for Problem {
                 Problem::unauthenticated("the bearer token is invalid, expired or revoked")
             }
             AuthError::Invalid(field) => Problem::validation(vec![field]),
+            AuthError::InvalidFields(fields) => Problem::validation(fields),
             AuthError::UserNotFound => Problem::not_found().with_detail("no such user"),
             AuthError::TokenNotFound => Problem::not_found().with_detail("no such token"),
             AuthError::EmailTaken => Problem::new(ProblemCode::Conflict)

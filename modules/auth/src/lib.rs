@@ -17,6 +17,7 @@ mod personal;
 mod repo;
 mod service;
 mod sessions;
+mod settings;
 mod setup;
 mod signup;
 mod throttle;
@@ -30,5 +31,8 @@ pub use personal::CreatedToken;
 pub use repo::audit::AuditRow;
 pub use repo::PersonalToken;
 pub use service::{check_new_account, AuthConfig, AuthService, Ctx, Session, User};
-pub use signup::AuthSettings;
+pub use settings::{
+    check_origin, AuthSettings, ConfiguredSettings, Setting, SettingSource, SettingsListener,
+    SettingsUpdate, MAX_BURST, MAX_ORIGINS, MAX_PER_SECOND,
+};
 pub use users::{UserPage, UserUpdate};

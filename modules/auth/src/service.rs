@@ -5,11 +5,12 @@
 use crate::cache::{Entry, TokenCache};
 use crate::error::AuthError;
 use crate::password::{self, Passwords};
+use crate::settings::{ConfiguredSettings, SettingsListener};
 use crate::throttle::LoginThrottle;
 use crate::{repo, token};
 use kernel::{clock, ids, AuditEvent, FieldCode, Principal};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use storage::Db;
 
@@ -19,6 +20,9 @@ pub struct AuthConfig {
     pub access_ttl: Duration,
     /// Lifetime of refresh tokens issued at login.
     pub refresh_ttl: Duration,
+    /// The configuration's CORS origins and rate limits: what applies until an admin
+    /// stores other values (see `settings`).
+    pub configured_settings: ConfiguredSettings,
 }
 
 impl Default for AuthConfig {
@@ -26,6 +30,7 @@ impl Default for AuthConfig {
         AuthConfig {
             access_ttl: Duration::from_secs(3600),
             refresh_ttl: Duration::from_secs(30 * 24 * 3600),
+            configured_settings: ConfiguredSettings::default(),
         }
     }
 }
@@ -99,6 +104,9 @@ pub struct AuthService {
     pub(crate) cache: Arc<TokenCache>,
     pub(crate) throttle: Arc<LoginThrottle>,
     pub(crate) setup: Arc<Mutex<Option<crate::setup::SetupToken>>>,
+    /// Shared by every clone: whoever subscribed is told about changes made through any.
+    pub(crate) settings_listeners: Arc<RwLock<Vec<SettingsListener>>>,
+    pub(crate) settings_writes: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl AuthService {
@@ -110,6 +118,8 @@ impl AuthService {
             cache: Arc::default(),
             throttle: Arc::default(),
             setup: Arc::default(),
+            settings_listeners: Arc::default(),
+            settings_writes: Arc::default(),
         }
     }
 

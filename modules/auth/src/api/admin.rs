@@ -3,13 +3,14 @@
 use super::Tag;
 use crate::repo::audit::AuditRow;
 use crate::service::{AuthService, Ctx};
+use crate::settings::{AuthSettings, SettingSource, SettingsUpdate};
 use kernel::{AdminPrincipal, BearerAuth, Problem};
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
-use poem_openapi::types::Any;
-use poem_openapi::{Object, OpenApi};
+use poem_openapi::types::{Any, MaybeUndefined};
+use poem_openapi::{Enum, Object, OpenApi};
 
 #[derive(Object)]
 #[oai(rename = "AuditEvent")]
@@ -56,17 +57,110 @@ struct AuditPage {
     next_before: Option<i64>,
 }
 
+/// Where an effective setting comes from.
+#[derive(Enum)]
+#[oai(rename = "SettingSource", rename_all = "lowercase")]
+enum SourceBody {
+    /// Nothing is stored: the server's configuration applies.
+    Config,
+    /// Set by an admin; wins over the configuration until cleared with `null`.
+    Database,
+}
+
+impl From<SettingSource> for SourceBody {
+    fn from(s: SettingSource) -> Self {
+        match s {
+            SettingSource::Config => SourceBody::Config,
+            SettingSource::Database => SourceBody::Database,
+        }
+    }
+}
+
+#[derive(Object)]
+#[oai(rename = "SettingSources")]
+struct SourcesBody {
+    cors_origins: SourceBody,
+    rate_limit_per_second: SourceBody,
+    rate_limit_burst: SourceBody,
+}
+
+/// The configuration's values (flags, `HEARTH_*`, `hearth.toml`), which apply while no
+/// value is stored.
+#[derive(Object)]
+#[oai(rename = "ConfiguredSettings")]
+struct ConfiguredBody {
+    cors_origins: Vec<String>,
+    rate_limit_per_second: u32,
+    rate_limit_burst: u32,
+}
+
 #[derive(Object)]
 #[oai(rename = "Settings")]
 struct SettingsBody {
     /// Whether `POST /auth/register` creates accounts.
     allow_signups: bool,
+    /// Origins whose pages may call the API from a browser (`*`: any); empty: no CORS
+    /// headers at all. The effective value.
+    cors_origins: Vec<String>,
+    /// Sustained API requests per second per caller; 0: rate limiting is off. The
+    /// effective value.
+    rate_limit_per_second: u32,
+    /// API requests a caller may make at once. The effective value.
+    rate_limit_burst: u32,
+    /// Where each effective value comes from.
+    sources: SourcesBody,
+    /// What the configuration says (what a cleared value returns to).
+    configured: ConfiguredBody,
 }
 
+impl From<AuthSettings> for SettingsBody {
+    fn from(s: AuthSettings) -> Self {
+        SettingsBody {
+            allow_signups: s.allow_signups,
+            sources: SourcesBody {
+                cors_origins: s.cors_origins.source.into(),
+                rate_limit_per_second: s.rate_limit_per_second.source.into(),
+                rate_limit_burst: s.rate_limit_burst.source.into(),
+            },
+            cors_origins: s.cors_origins.value,
+            rate_limit_per_second: s.rate_limit_per_second.value,
+            rate_limit_burst: s.rate_limit_burst.value,
+            configured: ConfiguredBody {
+                cors_origins: s.configured.cors_origins,
+                rate_limit_per_second: s.configured.rate_limit_per_second,
+                rate_limit_burst: s.configured.rate_limit_burst,
+            },
+        }
+    }
+}
+
+/// Only the properties sent change. For `cors_origins`, `rate_limit_per_second` and
+/// `rate_limit_burst`, a value is stored and wins over the configuration; `null` clears
+/// the stored value, so the configuration's applies again. Out-of-range values are
+/// refused with 422 `validation_failed`, naming each field.
 #[derive(Object)]
-#[oai(deny_unknown_fields)]
+#[oai(rename = "SettingsPatch", deny_unknown_fields)]
 struct SettingsPatch {
     allow_signups: Option<bool>,
+    /// Origins as browsers send them (`https://app.example.org`, `http://localhost:3000`:
+    /// scheme, host, optional port, no path) or `*`; at most 100; `[]`: no CORS.
+    #[oai(nullable)]
+    cors_origins: MaybeUndefined<Vec<String>>,
+    /// 0 to 100000; 0 turns rate limiting off.
+    #[oai(nullable)]
+    rate_limit_per_second: MaybeUndefined<i64>,
+    /// 1 to 1000000.
+    #[oai(nullable)]
+    rate_limit_burst: MaybeUndefined<i64>,
+}
+
+/// Absent → leave alone, `null` → clear, a value → set.
+fn change<T>(v: MaybeUndefined<T>) -> Option<Option<T>> {
+    match v {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
+    }
 }
 
 pub struct AdminApi;
@@ -115,13 +209,11 @@ impl AdminApi {
         auth: BearerAuth,
     ) -> Result<Json<SettingsBody>, Problem> {
         AdminPrincipal::check(auth.0)?;
-        let s = service.settings().await?;
-        Ok(Json(SettingsBody {
-            allow_signups: s.allow_signups,
-        }))
+        Ok(Json(service.settings().await?.into()))
     }
 
-    /// Change server settings; they apply at once, without a restart.
+    /// Change server settings; they apply at once, without a restart (changing the rate
+    /// limit starts every caller with a full bucket).
     #[oai(
         path = "/admin/settings",
         method = "patch",
@@ -135,11 +227,16 @@ impl AdminApi {
         body: Json<SettingsPatch>,
     ) -> Result<Json<SettingsBody>, Problem> {
         let admin = AdminPrincipal::check(auth.0)?;
+        let body = body.0;
+        let update = SettingsUpdate {
+            allow_signups: body.allow_signups,
+            cors_origins: change(body.cors_origins),
+            rate_limit_per_second: change(body.rate_limit_per_second),
+            rate_limit_burst: change(body.rate_limit_burst),
+        };
         let s = service
-            .update_settings(&admin, body.allow_signups, &Ctx::from_request(req))
+            .update_settings(&admin, update, &Ctx::from_request(req))
             .await?;
-        Ok(Json(SettingsBody {
-            allow_signups: s.allow_signups,
-        }))
+        Ok(Json(s.into()))
     }
 }

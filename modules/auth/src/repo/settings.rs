@@ -24,3 +24,10 @@ pub fn put(
     .execute(params![key, value.to_string(), now])?;
     Ok(())
 }
+
+/// Removes a stored value, so its configured default applies again.
+pub fn delete(conn: &Connection, key: &str) -> Result<(), StorageError> {
+    conn.prepare_cached("DELETE FROM settings WHERE key = ?1")?
+        .execute([key])?;
+    Ok(())
+}
