@@ -54,4 +54,16 @@ ops/browser/run.sh
 step "observability files (promtool check config/rules, promtool test rules, dashboard JSON)"
 ops/observability/check.sh
 
+step "Litestream: replicate while writing, restore, every acknowledged record is there (ops/litestream)"
+ops/litestream/test.sh
+
+step "disk full answers 507/503 and recovers; read-only data dir exits 2 (ops/fault; SKIPs without mounts)"
+ops/fault/disk_full.sh
+
+step "soak: 60 s of fixed-rate mixed load, no errors, flat RSS (ops/load)"
+ops/load/soak.sh --duration 60
+
+step "slow clients: slowloris connections are cut off, others keep being served (ops/load)"
+ops/load/slowloris.sh
+
 step "all suites passed"

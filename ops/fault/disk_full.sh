@@ -14,6 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+# HEARTH_DISK_FULL_IN_NS=1 marks the re-run inside a user namespace (below): the binary
+# is built already, and there is no second retry.
 if [ "${HEARTH_DISK_FULL_IN_NS:-}" != "1" ]; then
   cargo build -q -p hearth
 fi

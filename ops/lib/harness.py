@@ -11,9 +11,23 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 ADMIN = ("ops@example.org", "ops test password")
+
+
+def exit_on_sigterm(limit=None):
+    """Turn SIGTERM (and, after `limit` seconds, SIGALRM) into SystemExit, so a driver
+    that runs too long or is stopped still runs its `finally` blocks and stops the
+    servers it started."""
+    def stop(signum, _frame):
+        what = "time limit of %ss reached" % limit if signum == signal.SIGALRM else "SIGTERM"
+        sys.exit(f"stopped: {what}")
+    signal.signal(signal.SIGTERM, stop)
+    if limit:
+        signal.signal(signal.SIGALRM, stop)
+        signal.alarm(int(limit))
 
 
 def clean_env(**extra):

@@ -92,6 +92,7 @@ def main():
     ap.add_argument("--catch-up-timeout", type=float, default=30)
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = ap.parse_args()
+    harness.exit_on_sigterm(limit=args.seconds + args.catch_up_timeout + 75)
     litestream = os.path.abspath(args.litestream)
     tmp = tempfile.mkdtemp(prefix="hearth-litestream-")
     data, replica, restored_dir = (os.path.join(tmp, d) for d in ("data", "replica", "restored"))
