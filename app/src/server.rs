@@ -78,7 +78,28 @@ pub async fn serve(
                 remote,
                 scheme: Scheme::HTTP,
             };
-            tokio::spawn(conn.serve(builder, TokioIo::new(stream), watcher));
+            // hyper's header read timeout starts only once it has bytes to parse (its
+            // HTTP/1-or-2 detection waits without one), so a client that connects and
+            // sends nothing is bounded here, by the same timeout.
+            let first_byte_timeout = options.header_read_timeout;
+            let mut stopping = stopping.clone();
+            tokio::spawn(async move {
+                let mut first = [0u8; 1];
+                tokio::select! {
+                    peeked = tokio::time::timeout(first_byte_timeout, stream.peek(&mut first)) => {
+                        match peeked {
+                            Ok(Ok(n)) if n > 0 => {}
+                            Ok(_) => return, // closed by the client, or a socket error
+                            Err(_) => {
+                                tracing::debug!(%remote, "no request bytes within the header read timeout");
+                                return;
+                            }
+                        }
+                    }
+                    _ = stopping.wait_for(|stop| *stop) => return,
+                }
+                conn.serve(builder, TokioIo::new(stream), watcher).await;
+            });
             continue;
         };
         let handshake_timeout = options.header_read_timeout;

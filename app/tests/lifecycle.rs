@@ -120,3 +120,17 @@ async fn keep_alive_connections_are_closed_at_shutdown() {
         .await
         .expect("an idle keep-alive connection does not delay shutdown");
 }
+
+#[tokio::test]
+async fn a_connection_that_sends_nothing_is_closed_after_the_header_read_timeout() {
+    let app = spawn_app_with(|c| c.header_read_timeout = Duration::from_millis(500)).await;
+    let mut silent = TcpStream::connect(app.addr).await.unwrap();
+    let mut buf = [0u8; 64];
+    let outcome = tokio::time::timeout(Duration::from_secs(5), silent.read(&mut buf)).await;
+    assert!(
+        matches!(outcome, Ok(Ok(0)) | Ok(Err(_))),
+        "the silent connection must be closed, got {outcome:?}"
+    );
+    let resp = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+}
