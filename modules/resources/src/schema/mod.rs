@@ -2,6 +2,7 @@
 //! clients send and the database stores (`spec`).
 
 mod spec;
+mod validate;
 
 pub use spec::{CollectionSpec, CollectionView, FieldSpec, FieldTypeName, OnDeleteName, RulesSpec};
 
