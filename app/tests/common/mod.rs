@@ -2,6 +2,8 @@
 //! free port and a fresh data directory; it stops when the test drops it.
 #![allow(dead_code)]
 
+pub mod posts;
+
 use hearth::{Application, Config};
 use serde_json::Value;
 use std::net::SocketAddr;
