@@ -81,6 +81,9 @@ pub struct SettingArgs {
     /// Time allowed to send request headers, e.g. 10s [env: HEARTH_HEADER_READ_TIMEOUT]
     #[arg(long, global = true, value_name = "DURATION")]
     pub header_read_timeout: Option<String>,
+    /// Time allowed to send a request body, e.g. 30s [env: HEARTH_BODY_READ_TIMEOUT]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub body_read_timeout: Option<String>,
     /// Time in-flight requests get at shutdown, e.g. 10s [env: HEARTH_SHUTDOWN_TIMEOUT]
     #[arg(long, global = true, value_name = "DURATION")]
     pub shutdown_timeout: Option<String>,
@@ -146,6 +149,7 @@ impl SettingArgs {
             ("synchronous", &self.synchronous),
             ("body_limit", &self.body_limit),
             ("header_read_timeout", &self.header_read_timeout),
+            ("body_read_timeout", &self.body_read_timeout),
             ("shutdown_timeout", &self.shutdown_timeout),
             ("access_token_ttl", &self.access_token_ttl),
             ("log_format", &self.log_format),

@@ -134,3 +134,22 @@ async fn a_connection_that_sends_nothing_is_closed_after_the_header_read_timeout
     let resp = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
 }
+
+#[tokio::test]
+async fn a_trickled_request_body_is_cut_off_with_408() {
+    let app = spawn_app_with(|c| c.body_read_timeout = Duration::from_millis(500)).await;
+    let (head, body) = login_request(app.addr);
+    let mut slow = TcpStream::connect(app.addr).await.unwrap();
+    slow.write_all(head.as_bytes()).await.unwrap();
+    slow.write_all(&body.as_bytes()[..3]).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), slow.read(&mut buf))
+        .await
+        .expect("answered before the client finished")
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("\"code\":\"request_timeout\""), "{text}");
+    let resp = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+}

@@ -207,7 +207,8 @@ def main():
         os.makedirs(data)
         harness.create_admin(args.binary, data)
         server = harness.Server(args.binary, data, os.path.join(tmp, "hearth.log"),
-                                args=["--header-read-timeout", f"{timeout:g}s"]).start()
+                                args=["--header-read-timeout", f"{timeout:g}s",
+                                      "--body-read-timeout", f"{timeout:g}s"]).start()
         try:
             token = harness.login(server.port)
             harness.create_collection(server.port, token, COLLECTION, [{"name": "t", "type": "text"}])

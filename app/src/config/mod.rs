@@ -30,6 +30,8 @@ pub struct Config {
     pub synchronous: Synchronous,
     pub body_limit: usize,
     pub header_read_timeout: Duration,
+    /// How long a client may take to send a request body.
+    pub body_read_timeout: Duration,
     pub shutdown_timeout: Duration,
     pub access_token_ttl: Duration,
     pub log_format: LogFormat,
@@ -72,6 +74,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("synchronous", "HEARTH_SYNCHRONOUS", "normal"),
     ("body_limit", "HEARTH_BODY_LIMIT", "1MiB"),
     ("header_read_timeout", "HEARTH_HEADER_READ_TIMEOUT", "10s"),
+    ("body_read_timeout", "HEARTH_BODY_READ_TIMEOUT", "30s"),
     ("shutdown_timeout", "HEARTH_SHUTDOWN_TIMEOUT", "10s"),
     ("access_token_ttl", "HEARTH_ACCESS_TOKEN_TTL", "1h"),
     ("log_format", "HEARTH_LOG_FORMAT", "text"),

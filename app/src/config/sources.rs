@@ -163,6 +163,7 @@ pub(super) fn resolve(
         "header_read_timeout",
         positive,
     )?;
+    let body_read_timeout = one(&field("body_read_timeout"), "body_read_timeout", positive)?;
     let shutdown_timeout = one(&field("shutdown_timeout"), "shutdown_timeout", positive)?;
     let access_token_ttl = one(&field("access_token_ttl"), "access_token_ttl", positive)?;
     let log_format = one(&field("log_format"), "log_format", |v| {
@@ -208,6 +209,7 @@ pub(super) fn resolve(
         synchronous,
         body_limit,
         header_read_timeout,
+        body_read_timeout,
         shutdown_timeout,
         access_token_ttl,
         log_format,

@@ -1,18 +1,25 @@
-//! Request body size limit. poem sets none by default. A declared `Content-Length` over
-//! the limit is refused before reading anything; a chunked body is read up to the limit.
+//! Request body size and time limits. poem sets neither. A declared `Content-Length` over
+//! the limit is refused before reading anything; any other body is read here, up to the
+//! limit and within `body_read_timeout`, so a client trickling a body byte by byte cannot
+//! hold a connection (and a shutdown) for ever.
 
 use kernel::{Problem, ProblemCode};
 use poem::error::ReadBodyError;
 use poem::http::header;
 use poem::{Body, Endpoint, Middleware, Request, Result};
+use std::time::Duration;
 
 pub struct BodyLimit {
     limit: usize,
+    read_timeout: Option<Duration>,
 }
 
 impl BodyLimit {
-    pub fn new(limit: usize) -> Self {
-        BodyLimit { limit }
+    pub fn new(limit: usize, read_timeout: Option<Duration>) -> Self {
+        BodyLimit {
+            limit,
+            read_timeout,
+        }
     }
 }
 
@@ -23,6 +30,7 @@ impl<E: Endpoint> Middleware<E> for BodyLimit {
         BodyLimitEndpoint {
             inner: ep,
             limit: self.limit,
+            read_timeout: self.read_timeout,
         }
     }
 }
@@ -30,6 +38,7 @@ impl<E: Endpoint> Middleware<E> for BodyLimit {
 pub struct BodyLimitEndpoint<E> {
     inner: E,
     limit: usize,
+    read_timeout: Option<Duration>,
 }
 
 impl<E: Endpoint> BodyLimitEndpoint<E> {
@@ -52,24 +61,31 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        match declared {
+        let has_body = match declared {
             Some(len) if len > self.limit as u64 => return Err(self.too_large()),
-            // hyper stops reading at the declared length, so the limit holds.
-            Some(_) => {}
-            None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
-                let body = req.take_body();
-                let bytes = body
-                    .into_bytes_limit(self.limit)
-                    .await
-                    .map_err(|e| match e {
-                        ReadBodyError::PayloadTooLarge => self.too_large(),
-                        other => Problem::new(ProblemCode::BadRequest)
-                            .with_detail(format!("could not read the request body: {other}"))
-                            .into(),
-                    })?;
-                req.set_body(Body::from_bytes(bytes));
+            Some(len) => len > 0,
+            None => req.headers().contains_key(header::TRANSFER_ENCODING),
+        };
+        if has_body {
+            let read = req.take_body().into_bytes_limit(self.limit);
+            let bytes = match self.read_timeout {
+                Some(limit) => tokio::time::timeout(limit, read).await.map_err(|_| {
+                    poem::Error::from(Problem::new(ProblemCode::RequestTimeout).with_detail(
+                        format!(
+                            "the request body did not arrive within {} s",
+                            limit.as_secs_f32()
+                        ),
+                    ))
+                })?,
+                None => read.await,
             }
-            None => {}
+            .map_err(|e| match e {
+                ReadBodyError::PayloadTooLarge => self.too_large(),
+                other => Problem::new(ProblemCode::BadRequest)
+                    .with_detail(format!("could not read the request body: {other}"))
+                    .into(),
+            })?;
+            req.set_body(Body::from_bytes(bytes));
         }
         self.inner.call(req).await
     }

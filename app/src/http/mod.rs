@@ -27,6 +27,8 @@ use poem::{Endpoint, EndpointExt, IntoEndpoint, Response};
 #[derive(Clone, Debug, Default)]
 pub struct HttpOptions {
     pub body_limit: usize,
+    /// How long a request body may take to arrive; `None` (stack tests) waits forever.
+    pub body_read_timeout: Option<std::time::Duration>,
     /// The server speaks TLS itself, so every response carries `Strict-Transport-Security`.
     pub https: bool,
     /// Peers whose `X-Forwarded-For` is believed.
@@ -45,6 +47,7 @@ impl HttpOptions {
     pub fn from_config(config: &Config, https: bool) -> HttpOptions {
         HttpOptions {
             body_limit: config.body_limit,
+            body_read_timeout: Some(config.body_read_timeout),
             https,
             trusted_proxies: config.security.trusted_proxies.clone(),
             cors: Cors::new(&config.security.cors),
@@ -62,7 +65,10 @@ where
     E::Endpoint: 'static,
 {
     ep.into_endpoint()
-        .with(BodyLimit::new(options.body_limit))
+        .with(BodyLimit::new(
+            options.body_limit,
+            options.body_read_timeout,
+        ))
         .with(Problems)
         .with(options.cors.clone())
         .with(SecurityHeaders::new(options.https))

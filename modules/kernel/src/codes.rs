@@ -55,6 +55,8 @@ problem_codes! {
         "The collection change would violate existing rows (for example a new required field without a default). Nothing was changed; `detail` names the field and how many rows violate it."),
     PreconditionFailed = ("precondition_failed", 412, "Precondition failed",
         "`If-Match` did not match the current `ETag`: someone else changed the record. Fetch it again and retry."),
+    RequestTimeout = ("request_timeout", 408, "Request timeout",
+        "The request body did not arrive within `body_read_timeout` (30 s by default). Send it faster or in a smaller request."),
     PayloadTooLarge = ("payload_too_large", 413, "Payload too large",
         "The request body is larger than the server's limit (1 MiB by default, `body_limit` in the configuration)."),
     UnsupportedMediaType = ("unsupported_media_type", 415, "Unsupported media type",
