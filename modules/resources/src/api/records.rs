@@ -13,7 +13,7 @@ use kernel::{Principal, Problem, ProblemCode};
 use poem::http::{header, Method, StatusCode};
 use poem::web::Query;
 use poem::{Endpoint, FromRequest, Request, Response, Result};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 const LIST_PARAMS: [&str; 8] = [
@@ -203,17 +203,16 @@ impl RecordsEndpoint {
             expand: get("expand"),
             count: get("count"),
         };
-        let result = self
+        let page = self
             .resources
-            .list_records(caller, collection, &params)
+            .list_records_json(caller, collection, &params)
             .await
             .map_err(problem)?;
-        let mut body = json!({"items": result.items, "next_cursor": result.next_cursor});
-        if let Some(total) = result.total {
-            body["total"] = json!(total);
-        }
-        let mut resp = json_response(StatusCode::OK, &body);
-        if let Some(cursor) = &result.next_cursor {
+        let mut resp = Response::builder()
+            .status(StatusCode::OK)
+            .content_type("application/json")
+            .body(page.body);
+        if let Some(cursor) = &page.next_cursor {
             let mut next: Vec<(String, String)> = pairs
                 .iter()
                 .filter(|(n, _)| n != "cursor" && n != "offset")

@@ -34,6 +34,15 @@ pub struct ListParams {
     pub count: Option<String>,
 }
 
+/// The list response body (API.md 2.3), borrowed from a `ListResult`.
+#[derive(serde::Serialize)]
+struct ListBody<'a> {
+    items: &'a [Map<String, Value>],
+    next_cursor: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total: Option<i64>,
+}
+
 pub struct ListResult {
     pub items: Vec<Map<String, Value>>,
     pub next_cursor: Option<String>,
@@ -144,13 +153,28 @@ fn parse_names(
     Ok(names)
 }
 
+/// A listing checked against the definition, ready to run.
+struct ListPlan {
+    col: std::sync::Arc<Collection>,
+    query: ListQuery,
+    sort_spec: String,
+    fields: Option<Vec<String>>,
+    expand: Option<Vec<String>>,
+}
+
+/// A page already rendered as the response body (API.md 2.3), for the HTTP API.
+pub struct JsonPage {
+    pub body: Vec<u8>,
+    pub next_cursor: Option<String>,
+}
+
 impl Resources {
-    pub async fn list_records(
+    fn plan_list(
         &self,
         caller: Option<&Principal>,
         collection: &str,
         params: &ListParams,
-    ) -> Result<ListResult, ResourceError> {
+    ) -> Result<ListPlan, ResourceError> {
         let col = self.collection(collection)?;
         let access =
             authorize(&col.def.rules, Action::List, caller).map_err(ResourceError::Denied)?;
@@ -189,14 +213,15 @@ impl Resources {
             .fields
             .as_deref()
             .map(|f| parse_names(&col, "fields", f, false))
-            .transpose()?;
+            .transpose()?
+            .filter(|f| !f.is_empty());
         let expand = params
             .expand
             .as_deref()
             .map(|e| parse_names(&col, "expand", e, true))
-            .transpose()?;
+            .transpose()?
+            .filter(|e| !e.is_empty());
         let count = parse_bool("count", params.count.as_deref())?;
-
         let query = ListQuery {
             filter,
             sort,
@@ -206,6 +231,38 @@ impl Resources {
             access,
             count,
         };
+        Ok(ListPlan {
+            col,
+            query,
+            sort_spec,
+            fields,
+            expand,
+        })
+    }
+
+    /// A page of records as JSON objects (the dashboard, and the API when it expands).
+    pub async fn list_records(
+        &self,
+        caller: Option<&Principal>,
+        collection: &str,
+        params: &ListParams,
+    ) -> Result<ListResult, ResourceError> {
+        let plan = self.plan_list(caller, collection, params)?;
+        self.list_maps(caller, plan).await
+    }
+
+    async fn list_maps(
+        &self,
+        caller: Option<&Principal>,
+        plan: ListPlan,
+    ) -> Result<ListResult, ResourceError> {
+        let ListPlan {
+            col,
+            query,
+            sort_spec,
+            fields,
+            expand,
+        } = plan;
         let read_col = col.clone();
         let page = self
             .db
@@ -215,10 +272,10 @@ impl Resources {
             })
             .await?;
         let mut items: Vec<Map<String, Value>> = page.records.into_iter().map(|r| r.json).collect();
-        if let Some(expand) = expand.filter(|e| !e.is_empty()) {
+        if let Some(expand) = expand {
             self.expand(caller, &col, &expand, &mut items).await?;
         }
-        if let Some(fields) = fields.filter(|f| !f.is_empty()) {
+        if let Some(fields) = fields {
             for item in &mut items {
                 item.retain(|k, _| k == "expand" || fields.iter().any(|f| f == k));
             }
@@ -228,6 +285,65 @@ impl Resources {
             next_cursor: page.next.map(|keys| cursor::encode(&sort_spec, &keys)),
             total: page.total,
         })
+    }
+
+    /// A page rendered straight to the response body: rows are written as JSON text on
+    /// the reader thread, with no intermediate maps (the hot path of listing). Expanding
+    /// needs the maps, so it takes the general path.
+    pub async fn list_records_json(
+        &self,
+        caller: Option<&Principal>,
+        collection: &str,
+        params: &ListParams,
+    ) -> Result<JsonPage, ResourceError> {
+        let plan = self.plan_list(caller, collection, params)?;
+        if plan.expand.is_some() {
+            let result = self.list_maps(caller, plan).await?;
+            // Maps with string keys always serialize.
+            let body = serde_json::to_vec(&ListBody {
+                items: &result.items,
+                next_cursor: result.next_cursor.as_deref(),
+                total: result.total,
+            })
+            .unwrap_or_default();
+            return Ok(JsonPage {
+                body,
+                next_cursor: result.next_cursor,
+            });
+        }
+        let ListPlan {
+            col,
+            query,
+            sort_spec,
+            fields,
+            ..
+        } = plan;
+        self.db
+            .read(move |conn| {
+                storage::describe_query("SELECT", col.name());
+                // ~300 bytes a record is typical; one allocation for most pages.
+                let mut body = Vec::with_capacity(64 + query.limit as usize * 320);
+                body.extend_from_slice(b"{\"items\":[");
+                let mut first = true;
+                let end = list::list_rows(conn, &col, &query, |row| {
+                    if !first {
+                        body.push(b',');
+                    }
+                    first = false;
+                    records::write_record_json(&col, row, fields.as_deref(), &mut body)?;
+                    Ok(())
+                })?;
+                let next_cursor = end.next.map(|keys| cursor::encode(&sort_spec, &keys));
+                body.extend_from_slice(b"],\"next_cursor\":");
+                let _ = serde_json::to_writer(&mut body, &next_cursor);
+                if let Some(total) = end.total {
+                    body.extend_from_slice(b",\"total\":");
+                    let _ = serde_json::to_writer(&mut body, &total);
+                }
+                body.push(b'}');
+                Ok(JsonPage { body, next_cursor })
+            })
+            .await
     }
 
     /// Inlines related records under `expand`, one query per relation field for the whole

@@ -9,7 +9,7 @@ use crate::registry::Collection;
 use crate::rules::Access;
 use crate::schema::quote;
 use rusqlite::types::Value as Sql;
-use rusqlite::{params_from_iter, Connection};
+use rusqlite::{params_from_iter, Connection, Row};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SortKey {
@@ -137,7 +137,24 @@ pub fn count_sql(col: &Collection, q: &ListQuery) -> (String, Vec<Sql>) {
     (sql, params)
 }
 
-pub fn list(conn: &Connection, col: &Collection, q: &ListQuery) -> Result<Page, ResourceError> {
+/// What follows a page once its rows have been handed out.
+pub struct PageEnd {
+    /// Sort values of the last record, when more rows follow.
+    pub next: Option<Vec<Sql>>,
+    pub total: Option<i64>,
+}
+
+/// Runs the list query, handing each row of the page (in `select_list` shape) to `each`,
+/// which decides how to render it: maps for the dashboard, JSON text for the API.
+pub fn list_rows<F>(
+    conn: &Connection,
+    col: &Collection,
+    q: &ListQuery,
+    mut each: F,
+) -> Result<PageEnd, ResourceError>
+where
+    F: FnMut(&Row<'_>) -> Result<(), ResourceError>,
+{
     let total = if q.count {
         let (sql, params) = count_sql(col, q);
         Some(
@@ -149,26 +166,42 @@ pub fn list(conn: &Connection, col: &Collection, q: &ListQuery) -> Result<Page, 
     };
     let (sql, params) = page_sql(col, q);
     let first_sort_col = 5 + col.def.fields.len();
+    let limit = q.limit as usize;
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params_from_iter(params))?;
-    let mut records = Vec::with_capacity(q.limit as usize);
+    let mut seen = 0;
     let mut last_keys = None;
-    let mut more = false;
     while let Some(row) = rows.next()? {
-        if records.len() == q.limit as usize {
-            more = true;
-            break;
+        if seen == limit {
+            // The extra row only says that another page follows.
+            return Ok(PageEnd {
+                next: last_keys,
+                total,
+            });
         }
-        records.push(record_from_row(col, row)?);
-        let keys: Vec<Sql> = (0..q.sort.len())
-            .map(|i| row.get::<_, Sql>(first_sort_col + i))
-            .collect::<Result<_, _>>()?;
-        last_keys = Some(keys);
+        each(row)?;
+        seen += 1;
+        if seen == limit {
+            // Only the page's last row can carry a cursor.
+            let keys: Vec<Sql> = (0..q.sort.len())
+                .map(|i| row.get::<_, Sql>(first_sort_col + i))
+                .collect::<Result<_, _>>()?;
+            last_keys = Some(keys);
+        }
     }
+    Ok(PageEnd { next: None, total })
+}
+
+pub fn list(conn: &Connection, col: &Collection, q: &ListQuery) -> Result<Page, ResourceError> {
+    let mut records = Vec::with_capacity(q.limit as usize);
+    let end = list_rows(conn, col, q, |row| {
+        records.push(record_from_row(col, row)?);
+        Ok(())
+    })?;
     Ok(Page {
         records,
-        next: if more { last_keys } else { None },
-        total,
+        next: end.next,
+        total: end.total,
     })
 }
 
