@@ -1,151 +1,188 @@
-//! The read side: a fixed pool of query-only connections. In WAL mode readers never
-//! block the writer or each other, so reads scale with cores while writes go through
-//! the single writer thread.
+//! The read side: a fixed set of reader threads, each owning one query-only connection
+//! and taking jobs from one shared queue. In WAL mode readers never block the writer or
+//! each other, so reads scale with cores while writes go through the writer thread.
+//!
+//! Dedicated threads rather than tokio's blocking pool: the pool starts a new thread
+//! whenever none is idle at the instant of a call, so a busy server grew to a dozen
+//! threads for two connections; here there are exactly as many threads as connections,
+//! and a connection stays on one thread (warm caches, one allocator heap each).
 
 use crate::config::StorageConfig;
 use crate::connection::open_reader;
 use crate::error::{panic_message, StorageError};
 use crate::observer::ObserverSlot;
 use rusqlite::Connection;
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Mutex, PoisonError};
-use tokio::sync::Semaphore;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Instant;
 
-/// A pool of read-only connections. Holding `&Readers` grants no way to write.
-pub struct Readers {
-    pool: Arc<Pool>,
-    size: usize,
-    observer: ObserverSlot,
+type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
+
+/// Jobs waiting for a reader thread. Once `closed`, nothing new is accepted, and the
+/// threads leave after the queue is empty.
+#[derive(Default)]
+struct Queue {
+    state: Mutex<QueueState>,
+    ready: Condvar,
 }
 
-struct Pool {
-    /// One permit per idle connection: a permit guarantees `idle` is not empty.
-    permits: Arc<Semaphore>,
-    idle: Mutex<Vec<Connection>>,
+#[derive(Default)]
+struct QueueState {
+    jobs: VecDeque<ReadJob>,
+    closed: bool,
 }
 
-impl Pool {
-    fn take(&self) -> Option<Connection> {
-        self.idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop()
-    }
-
-    fn put(&self, conn: Connection) {
-        self.idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(conn);
-    }
-}
-
-/// Puts the connection back when dropped, so it returns to the pool even if the
-/// blocking task is torn down while unwinding.
-struct Lease {
-    pool: Arc<Pool>,
-    conn: Option<Connection>,
-}
-
-impl Drop for Lease {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            self.pool.put(conn);
+impl Queue {
+    fn push(&self, job: ReadJob) -> Result<(), StorageError> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.closed {
+            return Err(StorageError::Closed);
         }
+        state.jobs.push_back(job);
+        drop(state);
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    /// The next job, or `None` once closed and drained.
+    fn next(&self) -> Option<ReadJob> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(job) = state.jobs.pop_front() {
+                return Some(job);
+            }
+            if state.closed {
+                return None;
+            }
+            state = self
+                .ready
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    fn close(&self) {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .closed = true;
+        self.ready.notify_all();
+    }
+}
+
+/// The reader threads and their queue. Holding `&Readers` grants no way to write.
+pub struct Readers {
+    queue: Arc<Queue>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    size: usize,
+    observer: Arc<ObserverSlot>,
+}
+
+fn reader_loop(conn: Connection, queue: &Queue) {
+    while let Some(job) = queue.next() {
+        job(&conn);
+    }
+    if let Err((_, err)) = conn.close() {
+        tracing::warn!(error = %err, "closing a reader connection failed");
     }
 }
 
 impl Readers {
     pub(crate) fn open(config: &StorageConfig) -> Result<Readers, StorageError> {
         let size = config.reader_count();
+        // Every connection first, so a failure leaves no thread behind.
         let conns = (0..size)
             .map(|_| open_reader(config))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Readers {
-            pool: Arc::new(Pool {
-                permits: Arc::new(Semaphore::new(size)),
-                idle: Mutex::new(conns),
-            }),
+        let readers = Readers {
+            queue: Arc::new(Queue::default()),
+            threads: Mutex::new(Vec::with_capacity(size)),
             size,
-            observer: ObserverSlot::default(),
-        })
+            observer: Arc::new(ObserverSlot::default()),
+        };
+        for (i, conn) in conns.into_iter().enumerate() {
+            let queue = Arc::clone(&readers.queue);
+            let thread = std::thread::Builder::new()
+                .name(format!("hearth-reader-{i}"))
+                .spawn(move || reader_loop(conn, &queue))?;
+            readers.lock_threads().push(thread);
+        }
+        Ok(readers)
+    }
+
+    fn lock_threads(&self) -> std::sync::MutexGuard<'_, Vec<JoinHandle<()>>> {
+        self.threads.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(crate) fn set_observer(&self, observer: Arc<dyn crate::StorageObserver>) -> bool {
         self.observer.set(observer)
     }
 
-    /// How many connections the pool holds.
+    /// How many connections (and threads) the pool holds.
     pub fn size(&self) -> usize {
         self.size
     }
 
-    /// Runs `f` with a reader connection on a blocking thread (SQLite calls block), after
-    /// waiting for a free connection. A panic in `f` becomes `StorageError::Panicked`
-    /// and the connection still goes back to the pool.
+    /// Runs `f` on a reader thread with its connection (SQLite calls block), after the
+    /// jobs queued before it. A panic in `f` becomes `StorageError::Panicked`; the thread
+    /// and its connection carry on.
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StorageError> + Send + 'static,
     {
-        let waiting = std::time::Instant::now();
-        let permit = Arc::clone(&self.pool.permits)
-            .acquire_owned()
-            .await
-            .map_err(|_| StorageError::Closed)?;
-        let conn = self.pool.take().ok_or(StorageError::Closed)?;
-        if let Some(observer) = self.observer.get() {
-            observer.read_waited(waiting.elapsed());
-        }
-        let lease = Lease {
-            pool: Arc::clone(&self.pool),
-            conn: Some(conn),
-        };
-        // Created here, so it is a child of the caller's span; entered on the blocking
+        let (done, result) = tokio::sync::oneshot::channel();
+        // Created here, so it is a child of the caller's span; entered on the reader
         // thread, so whatever the read logs or traces is inside it.
         let span = crate::spans::read();
-        let task = tokio::task::spawn_blocking(move || {
+        let observer = Arc::clone(&self.observer);
+        let queued = Instant::now();
+        let job: ReadJob = Box::new(move |conn| {
+            if let Some(observer) = observer.get() {
+                observer.read_waited(queued.elapsed());
+            }
             let _span = span.entered();
-            // Declared after `permit`, so dropped first: the connection is back in the
-            // pool before the permit that promises it is released.
-            let _permit = permit;
-            let lease = lease;
-            let Some(conn) = lease.conn.as_ref() else {
-                return Err(E::from(StorageError::Closed));
-            };
-            catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|payload| {
+            let result = catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|payload| {
                 let message = panic_message(payload.as_ref());
                 tracing::error!(panic = %message, "read job panicked");
                 Err(E::from(StorageError::Panicked(message)))
-            })
+            });
+            // The caller may have gone away (a dropped request); nothing to report then.
+            let _ = done.send(result);
         });
-        match task.await {
-            Ok(result) => result,
-            // Only when the runtime shuts down under us.
-            Err(err) => Err(E::from(StorageError::Panicked(err.to_string()))),
-        }
+        self.queue.push(job).map_err(E::from)?;
+        result
+            .await
+            .unwrap_or_else(|_| Err(E::from(StorageError::Closed)))
     }
 
-    /// Waits for reads in flight, then refuses new ones and closes every connection.
+    /// Refuses new reads, lets the queued ones finish, then closes every connection and
+    /// waits for the threads to end.
     pub(crate) async fn close(&self) {
-        let all = u32::try_from(self.size).unwrap_or(u32::MAX);
-        // Err means already closed; either way no read is running once we are past it.
-        if let Ok(permits) = self.pool.permits.acquire_many(all).await {
-            permits.forget();
+        self.queue.close();
+        let threads = std::mem::take(&mut *self.lock_threads());
+        if threads.is_empty() {
+            return;
         }
-        self.pool.permits.close();
-        let conns = std::mem::take(
-            &mut *self
-                .pool
-                .idle
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
-        for conn in conns {
-            if let Err((_, err)) = conn.close() {
-                tracing::warn!(error = %err, "closing a reader connection failed");
+        let joined = tokio::task::spawn_blocking(move || {
+            for thread in threads {
+                let _ = thread.join();
             }
+        })
+        .await;
+        if let Err(err) = joined {
+            tracing::warn!(error = %err, "waiting for the reader threads failed");
         }
+    }
+}
+
+impl Drop for Readers {
+    /// A `Db` dropped without `close` (tests, failed start-up) still ends its threads:
+    /// they finish what is queued, close their connections and exit.
+    fn drop(&mut self) {
+        self.queue.close();
     }
 }

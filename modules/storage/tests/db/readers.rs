@@ -67,3 +67,63 @@ async fn panicking_read_returns_panicked_and_its_connection_goes_back_to_the_poo
         assert_eq!(task.await.unwrap(), 0);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_run_on_exactly_the_pool_threads_however_many_arrive_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(
+        StorageConfig {
+            readers: 3,
+            ..config(&dir)
+        },
+        ITEMS,
+    )
+    .unwrap();
+    let tasks: Vec<_> = (0..300)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.read(|_| {
+                    std::thread::sleep(std::time::Duration::from_micros(200));
+                    Ok::<_, StorageError>(std::thread::current().name().map(str::to_owned))
+                })
+                .await
+                .unwrap()
+            })
+        })
+        .collect();
+    let mut names = std::collections::BTreeSet::new();
+    for task in tasks {
+        names.insert(task.await.unwrap().unwrap_or_default());
+    }
+    let expected: std::collections::BTreeSet<String> =
+        (0..3).map(|i| format!("hearth-reader-{i}")).collect();
+    assert_eq!(names, expected);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_after_close_are_refused_and_queued_ones_finish_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(&dir);
+    let slow = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.read(|c| {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                Ok::<i64, StorageError>(
+                    c.query_row("SELECT count(*) FROM items", [], |r| r.get(0))?,
+                )
+            })
+            .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    db.close().await.unwrap();
+    assert_eq!(
+        slow.await.unwrap().unwrap(),
+        0,
+        "the read in flight finished"
+    );
+    let err = db.read(|_| Ok::<_, StorageError>(())).await.unwrap_err();
+    assert!(matches!(err, StorageError::Closed), "{err:?}");
+}
