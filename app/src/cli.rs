@@ -75,6 +75,9 @@ pub struct SettingArgs {
     /// SQLite synchronous mode: normal or full [env: HEARTH_SYNCHRONOUS]
     #[arg(long, global = true, value_name = "MODE")]
     pub synchronous: Option<String>,
+    /// SQLite page cache per connection, e.g. 8MiB [env: HEARTH_CACHE_SIZE]
+    #[arg(long, global = true, value_name = "SIZE")]
+    pub cache_size: Option<String>,
     /// Largest request body, e.g. 1MiB [env: HEARTH_BODY_LIMIT]
     #[arg(long, global = true, value_name = "SIZE")]
     pub body_limit: Option<String>,
@@ -147,6 +150,7 @@ impl SettingArgs {
             ("bind", &self.bind),
             ("data_dir", &self.data_dir),
             ("synchronous", &self.synchronous),
+            ("cache_size", &self.cache_size),
             ("body_limit", &self.body_limit),
             ("header_read_timeout", &self.header_read_timeout),
             ("body_read_timeout", &self.body_read_timeout),

@@ -28,6 +28,8 @@ pub struct Config {
     pub bind: SocketAddr,
     pub data_dir: PathBuf,
     pub synchronous: Synchronous,
+    /// SQLite page cache per connection (the writer and each reader), in bytes.
+    pub cache_size: usize,
     pub body_limit: usize,
     pub header_read_timeout: Duration,
     /// How long a client may take to send a request body.
@@ -72,6 +74,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("bind", "HEARTH_BIND", "127.0.0.1:8080"),
     ("data_dir", "HEARTH_DATA_DIR", "./hearth_data"),
     ("synchronous", "HEARTH_SYNCHRONOUS", "normal"),
+    ("cache_size", "HEARTH_CACHE_SIZE", "8MiB"),
     ("body_limit", "HEARTH_BODY_LIMIT", "1MiB"),
     ("header_read_timeout", "HEARTH_HEADER_READ_TIMEOUT", "10s"),
     ("body_read_timeout", "HEARTH_BODY_READ_TIMEOUT", "30s"),

@@ -5,6 +5,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+/// Bounds of `cache_size`: below a few dozen pages SQLite thrashes; above 4 GiB is a typo.
+const MIN_CACHE: usize = 256 * 1024;
+const MAX_CACHE: usize = 4 << 30;
+
 /// Values given on the command line, by setting name (`bind`, `data_dir`, …).
 #[derive(Clone, Debug, Default)]
 pub struct Flags {
@@ -140,6 +144,15 @@ pub(super) fn resolve(
         v.parse::<storage::Synchronous>()
             .map_err(|_| "expected normal or full".to_string())
     })?;
+    let cache_size = one(&field("cache_size"), "cache_size", |v| {
+        parse::size(v).and_then(|n| {
+            if (MIN_CACHE..=MAX_CACHE).contains(&n) {
+                Ok(n)
+            } else {
+                Err("must be from 256KiB to 4GiB".to_string())
+            }
+        })
+    })?;
     let body_limit = one(&field("body_limit"), "body_limit", |v| {
         parse::size(v).and_then(|n| {
             if n == 0 {
@@ -207,6 +220,7 @@ pub(super) fn resolve(
         bind,
         data_dir,
         synchronous,
+        cache_size,
         body_limit,
         header_read_timeout,
         body_read_timeout,
@@ -279,6 +293,19 @@ mod tests {
         assert_eq!(c.body_limit, 1 << 20);
         assert_eq!(c.shutdown_timeout, Duration::from_secs(10));
         assert_eq!(c.synchronous, storage::Synchronous::Normal);
+        assert_eq!(c.cache_size, 8 << 20);
+    }
+
+    #[test]
+    fn cache_size_takes_sizes_within_bounds() {
+        let env = env_of(&[("HEARTH_CACHE_SIZE", "64MiB")]);
+        let c = resolve(&Flags::default(), &env, None).unwrap();
+        assert_eq!(c.cache_size, 64 << 20);
+        for bad in ["1KiB", "8GiB", "lots"] {
+            let env = move |k: &str| (k == "HEARTH_CACHE_SIZE").then(|| bad.to_string());
+            let err = resolve(&Flags::default(), &env, None).unwrap_err();
+            assert!(err.0.contains("invalid cache_size"), "{bad}: {err}");
+        }
     }
 
     #[test]

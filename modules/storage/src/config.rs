@@ -63,7 +63,7 @@ impl StorageConfig {
             path: path.into(),
             synchronous: Synchronous::Normal,
             busy_timeout: Duration::from_secs(5),
-            cache_size_kib: 16 * 1024,
+            cache_size_kib: 8 * 1024,
             readers: 0,
             max_batch: 256,
             queue_capacity: 4096,
@@ -111,7 +111,7 @@ mod tests {
         let c = StorageConfig::new("x.db");
         assert_eq!(c.synchronous, Synchronous::Normal);
         assert_eq!(c.busy_timeout, Duration::from_secs(5));
-        assert_eq!(c.cache_size_kib, 16384);
+        assert_eq!(c.cache_size_kib, 8192);
         assert_eq!((c.max_batch, c.queue_capacity), (256, 4096));
         assert!(c.reader_count() >= 2);
         let c = StorageConfig {
