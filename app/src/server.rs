@@ -14,6 +14,7 @@ use poem::{Addr, Endpoint, Response};
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -98,7 +99,8 @@ pub async fn serve(
                     }
                     _ = stopping.wait_for(|stop| *stop) => return,
                 }
-                conn.serve(builder, TokioIo::new(stream), watcher).await;
+                conn.serve(builder, TokioIo::new(stream), watcher, first_byte_timeout)
+                    .await;
             });
             continue;
         };
@@ -126,7 +128,8 @@ pub async fn serve(
                 remote,
                 scheme: Scheme::HTTPS,
             };
-            conn.serve(builder, TokioIo::new(stream), watcher).await;
+            conn.serve(builder, TokioIo::new(stream), watcher, handshake_timeout)
+                .await;
         });
     }
 
@@ -153,8 +156,13 @@ struct Conn {
 }
 
 impl Conn {
-    async fn serve<I>(self, builder: Builder, io: I, watcher: Watcher)
-    where
+    async fn serve<I>(
+        self,
+        builder: Builder,
+        io: I,
+        watcher: Watcher,
+        first_request_timeout: Duration,
+    ) where
         I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     {
         let Conn {
@@ -163,7 +171,14 @@ impl Conn {
             remote,
             scheme,
         } = self;
+        // Set by the first request. HTTP/1 bounds the wait for it itself (the header read
+        // timeout); HTTP/2 does not: a client can finish the handshake and then hold the
+        // connection open forever without a request, and at shutdown hyper's graceful
+        // GOAWAY then waits for a PING answer such a client never sends.
+        let served = Arc::new(AtomicBool::new(false));
+        let marker = Arc::clone(&served);
         let service = hyper::service::service_fn(move |req| {
+            marker.store(true, Ordering::Relaxed);
             let endpoint = endpoint.clone();
             let scheme = scheme.clone();
             async move {
@@ -177,9 +192,24 @@ impl Conn {
                 Ok::<_, Infallible>(hyper::Response::from(resp))
             }
         });
-        let conn = builder.serve_connection_with_upgrades(io, service);
-        if let Err(e) = watcher.watch(conn).await {
-            tracing::debug!(error = %e, %remote, "connection ended with an error");
+        let conn = watcher.watch(builder.serve_connection_with_upgrades(io, service));
+        tokio::pin!(conn);
+        let no_request = async {
+            tokio::time::sleep(first_request_timeout).await;
+            if served.load(Ordering::Relaxed) {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            ended = &mut conn => {
+                if let Err(e) = ended {
+                    tracing::debug!(error = %e, %remote, "connection ended with an error");
+                }
+            }
+            // Dropping the connection closes the socket.
+            _ = no_request => {
+                tracing::debug!(%remote, "no request within the header read timeout");
+            }
         }
     }
 }

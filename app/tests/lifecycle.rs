@@ -136,6 +136,30 @@ async fn a_connection_that_sends_nothing_is_closed_after_the_header_read_timeout
 }
 
 #[tokio::test]
+async fn an_http2_connection_without_a_request_is_closed_after_the_header_read_timeout() {
+    let app = spawn_app_with(|c| c.header_read_timeout = Duration::from_millis(500)).await;
+    let mut h2 = TcpStream::connect(app.addr).await.unwrap();
+    // Prior-knowledge preface and an empty SETTINGS frame: a complete handshake.
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut buf = [0u8; 1024];
+        // The server's SETTINGS (and ACK) arrive first; then the connection must end.
+        loop {
+            match h2.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => continue,
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "an idle HTTP/2 connection must be closed");
+    let resp = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
 async fn a_trickled_request_body_is_cut_off_with_408() {
     let app = spawn_app_with(|c| c.body_read_timeout = Duration::from_millis(500)).await;
     let (head, body) = login_request(app.addr);

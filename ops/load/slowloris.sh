@@ -3,7 +3,7 @@
 # answering normal clients quickly while 200 slowloris connections trickle request heads,
 # and cuts every one of them off after the timeout (ops/load/slowloris.py says how).
 # Uses Debian's slowhttptest too when it is installed or installable (root with apt-get);
-# otherwise that phase is skipped. Extra arguments go to slowloris.py (e.g. --strict).
+# otherwise that phase is skipped. Extra arguments go to slowloris.py.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if ! command -v slowhttptest >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then

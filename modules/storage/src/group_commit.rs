@@ -3,6 +3,7 @@
 //! when the thread wakes up shares one transaction; each job gets its own savepoint so
 //! a failing job is undone without touching its neighbours.
 
+use crate::checkpointer::Checkpointer;
 use crate::error::{ConstraintKind, StorageError};
 use crate::writer::{Completion, Job, Stats};
 use rusqlite::{ffi, Connection};
@@ -20,7 +21,9 @@ pub(crate) fn run(
     mut receiver: mpsc::Receiver<Box<dyn Job>>,
     max_batch: usize,
     stats: &Stats,
+    checkpointer: Checkpointer,
 ) -> Result<(), StorageError> {
+    let committed = checkpointer.signal();
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(max_batch);
     while let Some(first) = receiver.blocking_recv() {
         // An exclusive job ends the batch being gathered and runs right after it.
@@ -49,19 +52,46 @@ pub(crate) fn run(
         if let Some(job) = exclusive {
             run_exclusive(&conn, job, stats);
         }
+        committed.committed();
     }
-    let (busy, wal_frames, checkpointed): (i64, i64, i64) =
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?;
-    if busy != 0 {
-        tracing::warn!(
+    // Stopped first, so the final checkpoint does not find it holding the lock.
+    checkpointer.stop();
+    final_checkpoint(&conn);
+    conn.close().map_err(|(_, err)| err.into())
+}
+
+/// How long the final checkpoint waits for another process's reader (Litestream holds
+/// one open while it copies the WAL) before leaving the WAL for the next start.
+const FINAL_CHECKPOINT_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Empties the -wal file into the database file at shutdown. Only tidying: every commit
+/// is already durable in the WAL, which the next start reads. So a checkpoint that
+/// cannot finish (a reader in another process, a full disk) is reported, and shutdown
+/// still succeeds.
+fn final_checkpoint(conn: &Connection) {
+    if let Err(err) = conn.busy_timeout(FINAL_CHECKPOINT_WAIT) {
+        tracing::debug!(error = %err, "could not shorten the busy timeout");
+    }
+    let outcome = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    });
+    match outcome {
+        Ok((0, _, _)) => {}
+        Ok((_, wal_frames, checkpointed)) => tracing::warn!(
             wal_frames,
             checkpointed,
-            "final checkpoint could not finish; the -wal file stays until the next start"
-        );
+            "final checkpoint could not finish (another process is reading); the -wal file \
+             stays until the next start, nothing is lost"
+        ),
+        Err(err) => tracing::warn!(
+            error = %StorageError::from(err),
+            "final checkpoint failed; the -wal file stays until the next start, nothing is lost"
+        ),
     }
-    conn.close().map_err(|(_, err)| err.into())
 }
 
 fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>, stats: &Stats) {

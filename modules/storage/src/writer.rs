@@ -2,6 +2,7 @@
 //! fight over SQLite's single write lock, and jobs queued together commit together
 //! (group commit, see `group_commit.rs`).
 
+use crate::checkpointer::Checkpointer;
 use crate::config::StorageConfig;
 use crate::error::{panic_message, StorageError};
 use crate::group_commit;
@@ -187,14 +188,20 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn start(conn: Connection, config: &StorageConfig) -> Result<Writer, StorageError> {
+    pub(crate) fn start(
+        conn: Connection,
+        config: &StorageConfig,
+        checkpointer: Checkpointer,
+    ) -> Result<Writer, StorageError> {
         let (sender, receiver) = mpsc::channel(config.effective_queue_capacity());
         let stats = Arc::new(Stats::default());
         let max_batch = config.effective_max_batch();
         let thread_stats = Arc::clone(&stats);
         let thread = std::thread::Builder::new()
             .name("hearth-writer".into())
-            .spawn(move || group_commit::run(conn, receiver, max_batch, &thread_stats))?;
+            .spawn(move || {
+                group_commit::run(conn, receiver, max_batch, &thread_stats, checkpointer)
+            })?;
         Ok(Writer {
             sender: RwLock::new(Some(sender)),
             thread: tokio::sync::Mutex::new(Some(thread)),
