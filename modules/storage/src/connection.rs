@@ -59,20 +59,6 @@ pub(crate) fn open_writer(config: &StorageConfig) -> Result<Connection, StorageE
     }
     apply_common(&conn, config)?;
     conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
-    // Checkpoints normally run on their own thread (see `checkpointer`); SQLite's own,
-    // inside the writer's COMMIT, only at this much higher mark, as the backstop.
-    conn.pragma_update(
-        None,
-        "wal_autocheckpoint",
-        crate::checkpointer::WRITER_AUTOCHECKPOINT,
-    )?;
-    Ok(conn)
-}
-
-/// The background checkpointer's connection (it copies the WAL into the file).
-pub(crate) fn open_checkpointer(config: &StorageConfig) -> Result<Connection, StorageError> {
-    let conn = open_existing(&config.path, config.busy_timeout)?;
-    apply_common(&conn, config)?;
     Ok(conn)
 }
 

@@ -2,7 +2,6 @@
 //! reader pool and the file together, and owns their order of start-up and shutdown.
 
 use crate::backup::backup_file;
-use crate::checkpointer::Checkpointer;
 use crate::config::StorageConfig;
 use crate::connection::open_writer;
 use crate::error::StorageError;
@@ -35,8 +34,7 @@ impl Db {
         migrations::apply(&mut conn, migrations)?;
         // Readers after migrations, so none of them caches a schema about to change.
         let readers = Readers::open(&config)?;
-        let checkpointer = Checkpointer::start(&config)?;
-        let writer = Writer::start(conn, &config, checkpointer)?;
+        let writer = Writer::start(conn, &config)?;
         tracing::info!(
             path = %config.path.display(),
             readers = readers.size(),

@@ -3,7 +3,6 @@
 //! when the thread wakes up shares one transaction; each job gets its own savepoint so
 //! a failing job is undone without touching its neighbours.
 
-use crate::checkpointer::Checkpointer;
 use crate::error::{ConstraintKind, StorageError};
 use crate::writer::{Completion, Job, Stats};
 use rusqlite::{ffi, Connection};
@@ -21,9 +20,7 @@ pub(crate) fn run(
     mut receiver: mpsc::Receiver<Box<dyn Job>>,
     max_batch: usize,
     stats: &Stats,
-    checkpointer: Checkpointer,
 ) -> Result<(), StorageError> {
-    let committed = checkpointer.signal();
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(max_batch);
     while let Some(first) = receiver.blocking_recv() {
         // An exclusive job ends the batch being gathered and runs right after it.
@@ -52,10 +49,7 @@ pub(crate) fn run(
         if let Some(job) = exclusive {
             run_exclusive(&conn, job, stats);
         }
-        committed.committed();
     }
-    // Stopped first, so the final checkpoint does not find it holding the lock.
-    checkpointer.stop();
     final_checkpoint(&conn);
     conn.close().map_err(|(_, err)| err.into())
 }

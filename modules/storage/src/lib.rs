@@ -11,7 +11,6 @@
 //! ```
 
 mod backup;
-mod checkpointer;
 mod config;
 mod connection;
 mod db;

@@ -2,7 +2,6 @@
 //! fight over SQLite's single write lock, and jobs queued together commit together
 //! (group commit, see `group_commit.rs`).
 
-use crate::checkpointer::Checkpointer;
 use crate::config::StorageConfig;
 use crate::error::{panic_message, StorageError};
 use crate::group_commit;
@@ -188,20 +187,14 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn start(
-        conn: Connection,
-        config: &StorageConfig,
-        checkpointer: Checkpointer,
-    ) -> Result<Writer, StorageError> {
+    pub(crate) fn start(conn: Connection, config: &StorageConfig) -> Result<Writer, StorageError> {
         let (sender, receiver) = mpsc::channel(config.effective_queue_capacity());
         let stats = Arc::new(Stats::default());
         let max_batch = config.effective_max_batch();
         let thread_stats = Arc::clone(&stats);
         let thread = std::thread::Builder::new()
             .name("hearth-writer".into())
-            .spawn(move || {
-                group_commit::run(conn, receiver, max_batch, &thread_stats, checkpointer)
-            })?;
+            .spawn(move || group_commit::run(conn, receiver, max_batch, &thread_stats))?;
         Ok(Writer {
             sender: RwLock::new(Some(sender)),
             thread: tokio::sync::Mutex::new(Some(thread)),

@@ -62,32 +62,3 @@ async fn writes_queued_before_close_are_committed_not_dropped() {
     // Every write that was told "ok" is in the file; the rest were refused, not lost.
     assert_eq!(count(&open(&dir)).await, committed);
 }
-
-/// Checkpoints run in the background, not only at close: after a burst of writes the
-/// database file itself grows (pages are copied out of the WAL) while the Db stays open,
-/// long before SQLite's own threshold on the writer would be reached.
-#[tokio::test(flavor = "multi_thread")]
-async fn the_background_checkpointer_copies_commits_into_the_file_while_open() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = open(&dir);
-    let before = std::fs::metadata(db.path()).unwrap().len();
-    for i in 0..200 {
-        let id = format!("item-{i}-{}", "x".repeat(400));
-        write_item(&db, id).await.unwrap();
-    }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    let mut size = before;
-    while std::time::Instant::now() < deadline {
-        size = std::fs::metadata(db.path()).unwrap().len();
-        if size > before + 40_000 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    assert!(
-        size > before + 40_000,
-        "database file {before} -> {size} bytes: no checkpoint happened"
-    );
-    assert_eq!(count(&db).await, 200);
-    db.close().await.unwrap();
-}
