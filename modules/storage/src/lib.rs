@@ -6,7 +6,7 @@
 //! ```text
 //! Db::open(config, MIGRATIONS)?      // file, pragmas, migrations, readers, writer
 //! db.write(|c| c.execute(..)).await  // on the writer thread, inside a shared transaction
-//! db.read(|c| c.query_row(..)).await // on a blocking thread with a pooled reader
+//! db.read(|c| c.query_row(..)).await // on a reader thread, each owning one connection
 //! db.close().await                   // drain, checkpoint, close
 //! ```
 
