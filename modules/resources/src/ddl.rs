@@ -2,6 +2,7 @@
 //! come only from validated names; constraint literals only from validated options.
 
 use crate::fields::FieldType;
+use crate::rules::Grant;
 use crate::schema::{quote, table_name, CollectionDef, FieldDef};
 
 /// `CREATE TABLE` for `def` under the table name `table` (the real name, or a temporary
@@ -41,42 +42,41 @@ fn column(field: &FieldDef) -> String {
     sql
 }
 
-/// Every index of the collection: system sorts, owner lists, and per field. Sortable
-/// indexes are `(field, id)` so keyset pages seek straight to their first row.
-pub fn create_indexes(def: &CollectionDef) -> Vec<String> {
+/// Every index of the collection as `(name, CREATE INDEX …)`: the system sorts, the
+/// owner's records when the list rule is `owner` (those lists are `owner = ?` queries;
+/// other collections do not pay an extra b-tree on every write for it), and per field.
+/// Sortable indexes are `(field, id)` so keyset pages seek straight to their first row.
+pub fn index_set(def: &CollectionDef) -> Vec<(String, String)> {
     let table = def.table();
     let t = quote(&table);
-    let mut out = vec![
-        format!(
-            "CREATE INDEX {} ON {t} (\"created_at\", \"id\")",
-            quote(&format!("{table}__created_at"))
-        ),
-        format!(
-            "CREATE INDEX {} ON {t} (\"updated_at\", \"id\")",
-            quote(&format!("{table}__updated_at"))
-        ),
-        format!(
-            "CREATE INDEX {} ON {t} (\"owner\", \"id\")",
-            quote(&format!("{table}__owner"))
-        ),
-    ];
+    let mut out = Vec::new();
+    let mut add = |suffix: String, unique: bool, cols: String| {
+        let name = format!("{table}__{suffix}");
+        let kind = if unique { "UNIQUE INDEX" } else { "INDEX" };
+        let sql = format!("CREATE {kind} {} ON {t} ({cols})", quote(&name));
+        out.push((name, sql));
+    };
+    add("created_at".into(), false, "\"created_at\", \"id\"".into());
+    add("updated_at".into(), false, "\"updated_at\", \"id\"".into());
+    if def.rules.list.contains(&Grant::Owner) {
+        add("owner".into(), false, "\"owner\", \"id\"".into());
+    }
     for field in &def.fields {
         let col = quote(&field.name);
         if field.unique {
-            out.push(format!(
-                "CREATE UNIQUE INDEX {} ON {t} ({col})",
-                quote(&format!("{table}__u_{}", field.name))
-            ));
+            add(format!("u_{}", field.name), true, col.clone());
         }
         // Relation columns are indexed so deleting a referenced record does not scan.
         if field.indexed || matches!(field.ty, FieldType::Relation(_)) {
-            out.push(format!(
-                "CREATE INDEX {} ON {t} ({col}, \"id\")",
-                quote(&format!("{table}__i_{}", field.name))
-            ));
+            add(format!("i_{}", field.name), false, format!("{col}, \"id\""));
         }
     }
     out
+}
+
+/// The `CREATE INDEX` statements of `index_set`.
+pub fn create_indexes(def: &CollectionDef) -> Vec<String> {
+    index_set(def).into_iter().map(|(_, sql)| sql).collect()
 }
 
 #[cfg(test)]

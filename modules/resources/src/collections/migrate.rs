@@ -135,6 +135,12 @@ pub fn describe(
     }
     if old.rules != new.rules {
         steps.push("change the access rules".into());
+        let owner_lists = |d: &CollectionDef| d.rules.list.contains(&crate::rules::Grant::Owner);
+        match (owner_lists(old), owner_lists(new)) {
+            (false, true) => steps.push("add the index on `owner` (owner-only lists)".into()),
+            (true, false) => steps.push("drop the index on `owner`".into()),
+            _ => {}
+        }
     }
     if old.description != new.description {
         steps.push("change the description".into());
@@ -291,21 +297,29 @@ pub fn rebuild(
     Ok(copied)
 }
 
-/// Only indexes change: drop the collection's indexes and create the new set.
+/// Only indexes change (or nothing stored at all: rules, description, defaults): drops
+/// the indexes the new definition no longer has and creates the missing ones; indexes
+/// that stay are not touched, so a rules change on a large table costs nothing.
 pub fn reindex(
     conn: &Connection,
     old: &Collection,
     new: &CollectionDef,
 ) -> Result<(), ResourceError> {
-    let names: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL")?
-        .query_map([&old.table], |r| r.get(0))?
+    let existing: Vec<(String, String)> = conn
+        .prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL")?
+        .query_map([&old.table], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
-    for name in names {
-        conn.execute_batch(&format!("DROP INDEX {}", quote_index(&name)))?;
+    let wanted = ddl::index_set(new);
+    for (name, sql) in &existing {
+        if !wanted.iter().any(|(n, s)| n == name && s == sql) {
+            conn.execute_batch(&format!("DROP INDEX {}", quote_index(name)))?;
+        }
     }
-    for sql in ddl::create_indexes(new) {
-        if let Err(e) = conn.execute_batch(&sql) {
+    for (name, sql) in &wanted {
+        if existing.iter().any(|(n, s)| n == name && s == sql) {
+            continue;
+        }
+        if let Err(e) = conn.execute_batch(sql) {
             if storage::StorageError::from(e).is_unique_violation() {
                 let field = new
                     .fields
@@ -364,6 +378,52 @@ mod tests {
                 "change the default of `a`"
             ]
         );
+    }
+
+    /// A rules change only touches the owner index: the others keep their b-trees
+    /// (same root pages), so it costs nothing on a large table.
+    #[test]
+    fn reindex_adds_and_drops_only_what_changed() {
+        let def = |rules: Value| {
+            let spec: CollectionSpec = serde_json::from_value(json!({
+                "name": "t", "rules": rules,
+                "fields": [{"name": "a", "type": "integer", "indexed": true}]}))
+            .unwrap();
+            spec.to_def().unwrap()
+        };
+        let public = def(json!({"list": ["public"], "view": ["public"]}));
+        let owner = def(json!({"list": ["owner"], "view": ["owner"]}));
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE users (id TEXT PRIMARY KEY)")
+            .unwrap();
+        conn.execute_batch(&ddl::create_table(&public, &public.table()))
+            .unwrap();
+        for sql in ddl::create_indexes(&public) {
+            conn.execute_batch(&sql).unwrap();
+        }
+        let indexes = || -> Vec<(String, i64)> {
+            conn.prepare("SELECT name, rootpage FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'rec_t' AND sql IS NOT NULL ORDER BY name")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        let before = indexes();
+        let names: Vec<&str> = before.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["rec_t__created_at", "rec_t__i_a", "rec_t__updated_at"]);
+
+        let col = Collection::new(public.clone(), 1, "x".into(), "x".into());
+        reindex(&conn, &col, &owner).unwrap();
+        let after = indexes();
+        assert_eq!(after.len(), 4);
+        assert!(after.contains(&("rec_t__owner".to_string(), after[2].1)), "{after:?}");
+        for kept in &before {
+            assert!(after.contains(kept), "{kept:?} was rebuilt: {after:?}");
+        }
+        let col = Collection::new(owner, 2, "x".into(), "x".into());
+        reindex(&conn, &col, &public).unwrap();
+        assert_eq!(indexes(), before, "back to the public set, untouched ones kept");
     }
 
     #[test]
