@@ -411,3 +411,56 @@ async fn settings_form_changes_cors_and_rate_limits_and_returns_them_to_the_conf
     assert_eq!(s.rate_limit_burst.value, s.configured.rate_limit_burst);
     assert!(s.rate_limit_per_second.is_stored() && s.cors_origins.is_stored());
 }
+
+/// More accounts than fit a page: the users page pages through them, 100 at a time,
+/// oldest first, with links both ways and the total.
+#[tokio::test]
+async fn the_users_page_pages_through_every_account() {
+    let app = spawn_app().await;
+    let c = admin_session(&app).await;
+    let token = app.admin_token().await;
+    let created: Vec<_> = (0..104)
+        .map(|i| {
+            let req = app
+                .req(reqwest::Method::POST, "/api/v1/users", Some(&token))
+                .json(&serde_json::json!({
+                    "email": format!("user{i:03}@example.org"),
+                    "password": "a long enough password"
+                }));
+            async move { req.send().await.unwrap().status().as_u16() }
+        })
+        .collect();
+    for status in futures_util::future::join_all(created).await {
+        assert_eq!(status, 201);
+    }
+    // 105 accounts with the admin: two pages.
+    let (status, first) = get(&app, &c, "/admin/users").await;
+    assert_eq!(status, 200);
+    assert!(first.contains("105 account(s)"), "{first}");
+    assert!(first.contains("Page 1 of 2"));
+    assert!(first.contains("href=\"/admin/users?page=2\""));
+    assert!(!first.contains("?page=0"));
+    let (status, second) = get(&app, &c, "/admin/users?page=2").await;
+    assert_eq!(status, 200);
+    assert!(second.contains("Page 2 of 2"));
+    assert!(second.contains("href=\"/admin/users?page=1\""));
+    let on_first = first.matches("/delete\">Delete</a>").count();
+    let on_second = second.matches("/delete\">Delete</a>").count();
+    assert_eq!((on_first, on_second), (100, 5));
+    // Every account appears exactly once across the two pages.
+    for i in 0..104 {
+        let email = format!("user{i:03}@example.org");
+        assert_eq!(
+            first.matches(&email).count() + second.matches(&email).count(),
+            1,
+            "{email}"
+        );
+    }
+    // Out of range or nonsense: the nearest sensible page, never an error.
+    let (status, beyond) = get(&app, &c, "/admin/users?page=99").await;
+    assert_eq!(status, 200);
+    assert!(beyond.contains("Page 2 of 2"), "{beyond}");
+    let (status, nonsense) = get(&app, &c, "/admin/users?page=banana").await;
+    assert_eq!(status, 200);
+    assert!(nonsense.contains("Page 1 of 2"));
+}

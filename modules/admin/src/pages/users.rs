@@ -20,7 +20,13 @@ struct UsersPage {
     total: i64,
     failure: Option<Failure>,
     edit: Option<User>,
+    /// 1-based, and how many pages there are (at least 1).
+    page: u64,
+    pages: u64,
 }
+
+/// Accounts per page, oldest first.
+const PAGE: u32 = 100;
 
 async fn render(
     ctx: &AdminCtx,
@@ -28,8 +34,37 @@ async fn render(
     edit: Option<User>,
     failure: Option<Failure>,
 ) -> Response {
-    let page_ = admin.inner.auth.list_users(&ctx.admin, 200, 0).await;
-    let (users, total) = page_.map(|p| (p.items, p.total)).unwrap_or_default();
+    // `?page=N` on the list; a form post (create, edit) shows the first page. A page
+    // past the end shows the last one.
+    let mut page = ctx
+        .form
+        .get("page")
+        .parse::<u64>()
+        .unwrap_or(1)
+        .clamp(1, u64::MAX / u64::from(PAGE));
+    let fetch = |page: u64| {
+        admin
+            .inner
+            .auth
+            .list_users(&ctx.admin, PAGE, (page - 1) * u64::from(PAGE))
+    };
+    let page_count = |total: i64| {
+        (u64::try_from(total).unwrap_or(0))
+            .div_ceil(u64::from(PAGE))
+            .max(1)
+    };
+    let mut listed = fetch(page).await;
+    if let Ok(p) = &listed {
+        if page > page_count(p.total) {
+            page = page_count(p.total);
+            listed = fetch(page).await;
+        }
+    }
+    let (users, total, failure) = match listed {
+        Ok(p) => (p.items, p.total, failure),
+        Err(e) => (Vec::new(), 0, failure.or_else(|| Some(Failure::new(e)))),
+    };
+    let pages = page_count(total);
     let status = failure.as_ref().map(|f| f.status).unwrap_or(StatusCode::OK);
     page::html(
         status,
@@ -39,6 +74,8 @@ async fn render(
             total,
             failure,
             edit,
+            page,
+            pages,
         },
     )
 }

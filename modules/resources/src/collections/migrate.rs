@@ -411,19 +411,29 @@ mod tests {
         };
         let before = indexes();
         let names: Vec<&str> = before.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["rec_t__created_at", "rec_t__i_a", "rec_t__updated_at"]);
+        assert_eq!(
+            names,
+            ["rec_t__created_at", "rec_t__i_a", "rec_t__updated_at"]
+        );
 
         let col = Collection::new(public.clone(), 1, "x".into(), "x".into());
         reindex(&conn, &col, &owner).unwrap();
         let after = indexes();
         assert_eq!(after.len(), 4);
-        assert!(after.contains(&("rec_t__owner".to_string(), after[2].1)), "{after:?}");
+        assert!(
+            after.contains(&("rec_t__owner".to_string(), after[2].1)),
+            "{after:?}"
+        );
         for kept in &before {
             assert!(after.contains(kept), "{kept:?} was rebuilt: {after:?}");
         }
         let col = Collection::new(owner, 2, "x".into(), "x".into());
         reindex(&conn, &col, &public).unwrap();
-        assert_eq!(indexes(), before, "back to the public set, untouched ones kept");
+        assert_eq!(
+            indexes(),
+            before,
+            "back to the public set, untouched ones kept"
+        );
     }
 
     #[test]
