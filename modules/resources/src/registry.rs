@@ -14,6 +14,9 @@ pub struct Collection {
     pub created_at: String,
     pub updated_at: String,
     pub table: String,
+    /// The quoted column list every record query selects, built once per definition
+    /// (see `repo::records::select_list`).
+    pub(crate) select_list: String,
 }
 
 impl Collection {
@@ -25,6 +28,7 @@ impl Collection {
     ) -> Self {
         Collection {
             table: def.table(),
+            select_list: crate::repo::records::build_select_list(&def),
             def,
             schema_version,
             created_at,

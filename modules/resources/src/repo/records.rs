@@ -21,9 +21,13 @@ pub struct Record {
 }
 
 /// The full select list: system columns, then every field in definition order.
-pub fn select_list(col: &Collection) -> String {
+pub fn select_list(col: &Collection) -> &str {
+    &col.select_list
+}
+
+pub(crate) fn build_select_list(def: &crate::schema::CollectionDef) -> String {
     let mut s = SYSTEM_COLUMNS.to_string();
-    for f in &col.def.fields {
+    for f in &def.fields {
         s.push_str(", ");
         s.push_str(&quote(&f.name));
     }
