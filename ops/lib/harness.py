@@ -125,6 +125,11 @@ class Server:
             self.proc.wait()
         return self.proc.returncode, time.time() - started
 
+    def kill(self):
+        """SIGKILL, as a crash would, and reap the process."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
     def rss_kib(self):
         """VmRSS of the server process in KiB (from /proc/PID/status)."""
         with open(f"/proc/{self.pid}/status") as f:
