@@ -58,8 +58,8 @@ pub async fn confirm_delete(
     admin: Data<&Admin>,
 ) -> Response {
     let res = &admin.inner.resources;
-    if let Err(e) = res.get_collection(&ctx.admin, &name) {
-        return crate::pages::common::failure_page(&ctx, &admin, "collections", Failure::new(e));
+    if let Err(page) = crate::pages::common::collection_or_failure(&ctx, &admin, &name) {
+        return *page;
     }
     let count = res
         .count_records()

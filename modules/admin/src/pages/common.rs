@@ -1,9 +1,11 @@
-//! Pieces several pages share: the confirmation page, the failure page, number format.
+//! Pieces several pages share: the confirmation page, the failure page, the collection
+//! lookup, number format.
 
 use crate::context::{AdminCtx, Layout};
 use crate::page::{self, Failure};
 use crate::Admin;
 use askama::Template;
+use resources::schema::CollectionView;
 
 /// `1234567` → `1,234,567`.
 pub fn fmt_count(n: u64) -> String {
@@ -69,6 +71,20 @@ struct FailureView {
 }
 
 /// A failed action inside the frame, with the service's own words.
+/// The collection's definition, or the failure page that says why there is none: the
+/// first step of every page under `/admin/collections/{name}`.
+pub fn collection_or_failure(
+    ctx: &AdminCtx,
+    admin: &Admin,
+    name: &str,
+) -> Result<CollectionView, Box<poem::Response>> {
+    admin
+        .inner
+        .resources
+        .get_collection(&ctx.admin, name)
+        .map_err(|e| Box::new(failure_page(ctx, admin, "collections", Failure::new(e))))
+}
+
 pub fn failure_page(
     ctx: &AdminCtx,
     admin: &Admin,

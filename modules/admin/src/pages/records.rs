@@ -5,7 +5,9 @@
 use super::record_form::{self, Input};
 use crate::context::{AdminCtx, Layout};
 use crate::page::{self, Failure};
-use crate::pages::common::{confirm_page, failure_page, fmt_count, ConfirmPage};
+use crate::pages::common::{
+    collection_or_failure, confirm_page, failure_page, fmt_count, ConfirmPage,
+};
 use crate::Admin;
 use askama::Template;
 use poem::http::StatusCode;
@@ -167,9 +169,9 @@ pub async fn browse(
     admin: Data<&Admin>,
 ) -> Response {
     let res = &admin.inner.resources;
-    let view = match res.get_collection(&ctx.admin, &name) {
+    let view = match collection_or_failure(&ctx, &admin, &name) {
         Ok(v) => v,
-        Err(e) => return failure_page(&ctx, &admin, "collections", Failure::new(e)),
+        Err(page) => return *page,
     };
     let (mut t, params, page) = table(&name, &view, &ctx);
     let mut status = StatusCode::OK;
@@ -317,12 +319,12 @@ pub async fn new_form(
     ctx: Data<&AdminCtx>,
     admin: Data<&Admin>,
 ) -> Response {
-    match admin.inner.resources.get_collection(&ctx.admin, &name) {
+    match collection_or_failure(&ctx, &admin, &name) {
         Ok(view) => {
             let inputs = record_form::inputs(&admin, &ctx, &view, None).await;
             form_page(&ctx, &admin, &name, None, 0, inputs, None, StatusCode::OK)
         }
-        Err(e) => failure_page(&ctx, &admin, "collections", Failure::new(e)),
+        Err(page) => *page,
     }
 }
 
@@ -333,9 +335,9 @@ pub async fn create(
     admin: Data<&Admin>,
 ) -> Response {
     let res = &admin.inner.resources;
-    let view = match res.get_collection(&ctx.admin, &name) {
+    let view = match collection_or_failure(&ctx, &admin, &name) {
         Ok(v) => v,
-        Err(e) => return failure_page(&ctx, &admin, "collections", Failure::new(e)),
+        Err(page) => return *page,
     };
     let (body, local) = record_form::body(&view, &ctx.form, false);
     let result = if local.is_empty() {
@@ -360,9 +362,9 @@ pub async fn edit_form(
     admin: Data<&Admin>,
 ) -> Response {
     let res = &admin.inner.resources;
-    let view = match res.get_collection(&ctx.admin, &name) {
+    let view = match collection_or_failure(&ctx, &admin, &name) {
         Ok(v) => v,
-        Err(e) => return failure_page(&ctx, &admin, "collections", Failure::new(e)),
+        Err(page) => return *page,
     };
     match res
         .get_record(Some(ctx.admin.principal()), &name, &id)
@@ -392,9 +394,9 @@ pub async fn update(
     admin: Data<&Admin>,
 ) -> Response {
     let res = &admin.inner.resources;
-    let view = match res.get_collection(&ctx.admin, &name) {
+    let view = match collection_or_failure(&ctx, &admin, &name) {
         Ok(v) => v,
-        Err(e) => return failure_page(&ctx, &admin, "collections", Failure::new(e)),
+        Err(page) => return *page,
     };
     let version: i64 = ctx.form.get("version").parse().unwrap_or(0);
     let (body, local) = record_form::body(&view, &ctx.form, true);

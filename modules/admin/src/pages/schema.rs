@@ -5,7 +5,7 @@
 use super::schema_form::{Editor, TYPES};
 use crate::context::{AdminCtx, Layout};
 use crate::page::{self, Failure};
-use crate::pages::common::failure_page;
+use crate::pages::common::collection_or_failure;
 use crate::Admin;
 use askama::Template;
 use poem::http::StatusCode;
@@ -134,7 +134,7 @@ pub async fn edit_form(
     ctx: Data<&AdminCtx>,
     admin: Data<&Admin>,
 ) -> Response {
-    match admin.inner.resources.get_collection(&ctx.admin, &name) {
+    match collection_or_failure(&ctx, &admin, &name) {
         Ok(view) => render(
             &ctx,
             &admin,
@@ -142,7 +142,7 @@ pub async fn edit_form(
             Editor::from_view(&view),
             StatusCode::OK,
         ),
-        Err(e) => failure_page(&ctx, &admin, "collections", Failure::new(e)),
+        Err(page) => *page,
     }
 }
 
