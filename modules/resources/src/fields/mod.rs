@@ -204,31 +204,36 @@ pub(crate) fn expect_str<'a>(value: &'a Value, what: &str) -> Result<&'a str, In
         .ok_or_else(|| invalid(FieldCode::WrongType, format!("must be {what}")))
 }
 
+/// A collection `all` with one field of every type, for tests that must cover them all.
+#[cfg(test)]
+pub(crate) fn every_type_def() -> crate::schema::CollectionDef {
+    let spec: crate::schema::CollectionSpec = serde_json::from_value(json!({
+        "name": "all", "fields": [
+            {"name": "t", "type": "text"},
+            {"name": "i", "type": "integer"},
+            {"name": "n", "type": "number"},
+            {"name": "b", "type": "boolean"},
+            {"name": "dt", "type": "datetime"},
+            {"name": "d", "type": "date"},
+            {"name": "e", "type": "email"},
+            {"name": "u", "type": "url"},
+            {"name": "en", "type": "enum", "values": ["a", "b"]},
+            {"name": "j", "type": "json"},
+            {"name": "r", "type": "relation", "collection": "all"}]}))
+    .unwrap();
+    spec.to_def().unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::CollectionSpec;
 
     /// `write_json` is the fast twin of `to_json`: for every type and every kind of
     /// stored value (including ones only a hand-edited database could hold) the text it
     /// writes must parse to exactly what `to_json` returns.
     #[test]
     fn write_json_renders_what_to_json_returns() {
-        let spec: CollectionSpec = serde_json::from_value(json!({
-            "name": "all", "fields": [
-                {"name": "t", "type": "text"},
-                {"name": "i", "type": "integer"},
-                {"name": "n", "type": "number"},
-                {"name": "b", "type": "boolean"},
-                {"name": "dt", "type": "datetime"},
-                {"name": "d", "type": "date"},
-                {"name": "e", "type": "email"},
-                {"name": "u", "type": "url"},
-                {"name": "en", "type": "enum", "values": ["a", "b"]},
-                {"name": "j", "type": "json"},
-                {"name": "r", "type": "relation", "collection": "all"}]}))
-        .unwrap();
-        let def = spec.to_def().unwrap();
+        let def = every_type_def();
         let texts: [&[u8]; 7] = [
             b"plain",
             "quote \" backslash \\ newline \n tab \t \u{1} é 😀".as_bytes(),
