@@ -6,31 +6,12 @@ use crate::error::StorageError;
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
-use std::sync::Once;
 use std::time::Duration;
 
 /// Prepared statements kept per connection. Every collection contributes a handful of
 /// shapes (get, page, count, insert, update…); rusqlite's default of 16 would evict them
 /// in a round-robin as soon as a few collections are busy.
 const STATEMENT_CACHE: usize = 128;
-
-/// Process-wide SQLite settings, applied once before the first connection opens.
-/// Memory statistics off: with them on (the default) every allocation SQLite makes takes
-/// a global mutex, shared by the writer and every reader; nothing here reads them.
-fn configure_sqlite_once() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: sqlite3_config is only valid before SQLite initializes; if something
-        // in the process already opened a connection it returns SQLITE_MISUSE and
-        // changes nothing, which is harmless (the setting only saves time).
-        unsafe {
-            rusqlite::ffi::sqlite3_config(
-                rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
-                0 as std::os::raw::c_int,
-            );
-        }
-    });
-}
 
 /// Caps the -wal file left behind after a checkpoint; without it a burst of writes
 /// leaves a large file on disk until the next TRUNCATE checkpoint.
@@ -46,7 +27,6 @@ pub(crate) fn open_writer(config: &StorageConfig) -> Result<Connection, StorageE
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    configure_sqlite_once();
     let conn = Connection::open_with_flags(&config.path, flags)?;
     // busy_timeout first, so that even switching to WAL waits for another process.
     conn.busy_timeout(config.busy_timeout)?;
@@ -78,7 +58,6 @@ pub(crate) fn open_existing(
     busy_timeout: Duration,
 ) -> Result<Connection, StorageError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    configure_sqlite_once();
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(busy_timeout)?;
     Ok(conn)
@@ -130,7 +109,8 @@ mod tests {
     }
 
     /// .cargo/config.toml's LIBSQLITE3_FLAGS reached the bundled SQLite build: without
-    /// them every page fetch of every connection takes one global mutex.
+    /// them every page fetch of every connection, and every allocation SQLite makes
+    /// (memory statistics), takes a global mutex.
     #[test]
     fn sqlite_is_built_without_the_shared_page_cache_mutex() {
         let conn = Connection::open_in_memory().unwrap();
@@ -143,6 +123,10 @@ mod tests {
         assert!(options.iter().any(|o| o == "THREADSAFE=1"), "{options:?}");
         assert!(
             !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "{options:?}"
+        );
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
             "{options:?}"
         );
     }
