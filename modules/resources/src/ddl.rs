@@ -58,7 +58,7 @@ pub fn index_set(def: &CollectionDef) -> Vec<(String, String)> {
     };
     add("created_at".into(), false, "\"created_at\", \"id\"".into());
     add("updated_at".into(), false, "\"updated_at\", \"id\"".into());
-    if def.rules.list.contains(&Grant::Owner) {
+    if has_owner_index(def) {
         add("owner".into(), false, "\"owner\", \"id\"".into());
     }
     for field in &def.fields {
@@ -72,6 +72,12 @@ pub fn index_set(def: &CollectionDef) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// Whether the collection keeps an `(owner, id)` index: only owner-only lists query by
+/// owner.
+pub fn has_owner_index(def: &CollectionDef) -> bool {
+    def.rules.list.contains(&Grant::Owner)
 }
 
 /// The `CREATE INDEX` statements of `index_set`.

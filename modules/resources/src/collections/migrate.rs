@@ -135,8 +135,7 @@ pub fn describe(
     }
     if old.rules != new.rules {
         steps.push("change the access rules".into());
-        let owner_lists = |d: &CollectionDef| d.rules.list.contains(&crate::rules::Grant::Owner);
-        match (owner_lists(old), owner_lists(new)) {
+        match (ddl::has_owner_index(old), ddl::has_owner_index(new)) {
             (false, true) => steps.push("add the index on `owner` (owner-only lists)".into()),
             (true, false) => steps.push("drop the index on `owner`".into()),
             _ => {}
