@@ -34,13 +34,20 @@ pub struct ListParams {
     pub count: Option<String>,
 }
 
-/// The list response body (API.md 2.3), borrowed from a `ListResult`.
-#[derive(serde::Serialize)]
-struct ListBody<'a> {
-    items: &'a [Map<String, Value>],
-    next_cursor: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    total: Option<i64>,
+/// The list response body (API.md 2.3) is written in two steps, because the rows come
+/// before the cursor and the count are known: this opening, the items separated by
+/// commas, then `close_page`. Both list paths use it, so the envelope has one spelling.
+const PAGE_OPEN: &[u8] = b"{\"items\":[";
+
+fn close_page(body: &mut Vec<u8>, next_cursor: Option<&str>, total: Option<i64>) {
+    // Writing into a Vec cannot fail.
+    body.extend_from_slice(b"],\"next_cursor\":");
+    let _ = serde_json::to_writer(&mut *body, &next_cursor);
+    if let Some(total) = total {
+        body.extend_from_slice(b",\"total\":");
+        let _ = serde_json::to_writer(&mut *body, &total);
+    }
+    body.push(b'}');
 }
 
 pub struct ListResult {
@@ -299,13 +306,14 @@ impl Resources {
         let plan = self.plan_list(caller, collection, params)?;
         if plan.expand.is_some() {
             let result = self.list_maps(caller, plan).await?;
-            // Maps with string keys always serialize.
-            let body = serde_json::to_vec(&ListBody {
-                items: &result.items,
-                next_cursor: result.next_cursor.as_deref(),
-                total: result.total,
-            })
-            .unwrap_or_default();
+            let mut body = PAGE_OPEN.to_vec();
+            for (i, item) in result.items.iter().enumerate() {
+                if i > 0 {
+                    body.push(b',');
+                }
+                let _ = serde_json::to_writer(&mut body, item);
+            }
+            close_page(&mut body, result.next_cursor.as_deref(), result.total);
             return Ok(JsonPage {
                 body,
                 next_cursor: result.next_cursor,
@@ -323,7 +331,7 @@ impl Resources {
                 storage::describe_query("SELECT", col.name());
                 // ~300 bytes a record is typical; one allocation for most pages.
                 let mut body = Vec::with_capacity(64 + query.limit as usize * 320);
-                body.extend_from_slice(b"{\"items\":[");
+                body.extend_from_slice(PAGE_OPEN);
                 let mut first = true;
                 let end = list::list_rows(conn, &col, &query, |row| {
                     if !first {
@@ -334,13 +342,7 @@ impl Resources {
                     Ok(())
                 })?;
                 let next_cursor = end.next.map(|keys| cursor::encode(&sort_spec, &keys));
-                body.extend_from_slice(b"],\"next_cursor\":");
-                let _ = serde_json::to_writer(&mut body, &next_cursor);
-                if let Some(total) = end.total {
-                    body.extend_from_slice(b",\"total\":");
-                    let _ = serde_json::to_writer(&mut body, &total);
-                }
-                body.push(b'}');
+                close_page(&mut body, next_cursor.as_deref(), end.total);
                 Ok(JsonPage { body, next_cursor })
             })
             .await
