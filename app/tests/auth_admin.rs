@@ -43,14 +43,7 @@ async fn users_api_roles_disable_and_last_admin() {
         .await
         .unwrap();
     assert_problem(resp, 409, "conflict").await;
-    let list: Value = app
-        .req(Method::GET, "/api/v1/users?limit=10", Some(&admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/users?limit=10", Some(&admin)).await;
     assert_eq!(list["total"], 2);
     // Disabling revokes at once.
     let resp = app
@@ -69,14 +62,7 @@ async fn users_api_roles_disable_and_last_admin() {
         .unwrap();
     assert_problem(resp, 401, "unauthenticated").await;
     // The last admin cannot be demoted, disabled or deleted.
-    let me: Value = app
-        .req(Method::GET, "/api/v1/auth/me", Some(&admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.get_json("/api/v1/auth/me", Some(&admin)).await;
     let admin_id = me["id"].as_str().unwrap();
     for body in [json!({"is_admin": false}), json!({"disabled": true})] {
         let resp = app
@@ -214,14 +200,7 @@ async fn every_admin_route_refuses_normal_users_with_403() {
         assert_eq!(resp.status(), 403, "{method} {path}");
         assert_problem(resp, 403, "forbidden").await;
     }
-    let me: Value = app
-        .req(Method::GET, "/api/v1/auth/me", Some(&user))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.get_json("/api/v1/auth/me", Some(&user)).await;
     assert_eq!(me["is_admin"], false, "nothing above took effect");
 }
 
@@ -242,14 +221,7 @@ async fn collection_changes_are_audited() {
         .unwrap();
     assert_eq!(resp.status(), 204);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let audit: Value = app
-        .req(Method::GET, "/api/v1/admin/audit", Some(&admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let audit: Value = app.get_json("/api/v1/admin/audit", Some(&admin)).await;
     let actions: Vec<(&str, &str)> = audit["items"]
         .as_array()
         .unwrap()

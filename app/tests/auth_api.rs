@@ -138,14 +138,7 @@ async fn personal_tokens_are_scoped_shown_once_and_revocable() {
     let created: Value = resp.json().await.unwrap();
     let read_only = created["token"].as_str().unwrap().to_string();
     assert!(read_only.starts_with("hth_"));
-    let list: Value = app
-        .req(Method::GET, "/api/v1/auth/tokens", Some(&admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/auth/tokens", Some(&admin)).await;
     assert_eq!(list["items"][0]["name"], "ci");
     assert!(
         list["items"][0].get("token").is_none(),
@@ -352,13 +345,8 @@ async fn failed_logins_are_throttled_per_account_and_audited() {
     assert_eq!(items[0]["ip"], "127.0.0.1");
     assert!(items[0]["request_id"].is_string());
     let all: Value = app
-        .req(Method::GET, "/api/v1/admin/audit?limit=200", Some(&admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/admin/audit?limit=200", Some(&admin))
+        .await;
     let actions: Vec<&str> = all["items"]
         .as_array()
         .unwrap()

@@ -95,14 +95,7 @@ async fn collections_are_admin_only() {
         "forbidden",
     )
     .await;
-    let list: Value = app
-        .req(Method::GET, "/api/v1/collections", Some(&admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/collections", Some(&admin)).await;
     assert_eq!(list["items"][0]["name"], "things");
     assert_eq!(list["items"][0]["schema_version"], 1);
 }
@@ -249,13 +242,8 @@ async fn a_change_the_data_violates_is_409_and_changes_nothing() {
         );
     }
     let col: Value = app
-        .req(Method::GET, "/api/v1/collections/tasks", Some(&admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/collections/tasks", Some(&admin))
+        .await;
     assert_eq!(col["schema_version"], 1, "nothing changed");
     assert_eq!(items(&app, &admin, "tasks").await.len(), 3);
 }
@@ -382,13 +370,8 @@ async fn relations_survive_rebuilds_and_deleting_a_referenced_collection_needs_f
         .unwrap();
     assert_eq!(resp.status(), 204);
     let books: Value = app
-        .req(Method::GET, "/api/v1/collections/books", Some(&admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/collections/books", Some(&admin))
+        .await;
     assert_eq!(
         books["fields"].as_array().unwrap().len(),
         1,
@@ -436,14 +419,7 @@ async fn the_openapi_document_follows_collections() {
         {"name": "kind", "type": "enum", "values": ["cat", "dog"]},
         {"name": "email", "type": "email"}, {"name": "site", "type": "url"}, {"name": "born", "type": "datetime"}],
         "rules": {"list": ["public"]}})).await;
-    let doc: Value = app
-        .req(Method::GET, "/api/v1/openapi.json", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = app.get_json("/api/v1/openapi.json", None).await;
     for op in ["get", "post"] {
         assert!(doc["paths"]["/pets"][op].is_object(), "{op} /pets");
     }
@@ -492,14 +468,7 @@ async fn the_openapi_document_follows_collections() {
         .send()
         .await
         .unwrap();
-    let doc: Value = app
-        .req(Method::GET, "/api/v1/openapi.json", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = app.get_json("/api/v1/openapi.json", None).await;
     assert!(doc["paths"].get("/pets").is_none());
     assert!(doc["components"]["schemas"].get("pets.Create").is_none());
 }

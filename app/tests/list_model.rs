@@ -279,14 +279,7 @@ async fn keyset_pages_stay_correct_under_concurrent_inserts() {
         let mut got = Vec::new();
         let mut next = Some(url.clone());
         while let Some(u) = next {
-            let page: Value = app
-                .req(Method::GET, &u, None)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let page: Value = app.get_json(&u, None).await;
             got.extend(
                 page["items"]
                     .as_array()

@@ -348,14 +348,7 @@ async fn stats_are_for_admins_and_have_one_bucket_per_minute() {
         .unwrap();
     assert_problem(resp, 400, "invalid_query").await;
 
-    let stats: Value = app
-        .req(Method::GET, "/api/v1/admin/stats", Some(&admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats: Value = app.get_json("/api/v1/admin/stats", Some(&admin)).await;
     assert_eq!(stats["window"], "1h");
     assert_eq!(stats["step_seconds"], 60);
     let series = &stats["series"];
@@ -385,13 +378,8 @@ async fn stats_are_for_admins_and_have_one_bucket_per_minute() {
         .all(|r| !r["route"].as_str().unwrap().contains("nowhere")));
 
     let day: Value = app
-        .req(Method::GET, "/api/v1/admin/stats?window=24h", Some(&admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/admin/stats?window=24h", Some(&admin))
+        .await;
     assert_eq!(day["window"], "24h");
     assert_eq!(day["series"]["requests"].as_array().unwrap().len(), 1440);
 
@@ -451,14 +439,7 @@ async fn the_access_log_has_one_event_per_request_with_its_route_template() {
     assert_eq!(e["bytes"], body_len);
     assert_eq!(e["client_ip"], "127.0.0.1");
     assert!(e["latency_ms"].as_f64().unwrap() >= 0.0);
-    let me: Value = app
-        .req(Method::GET, "/api/v1/auth/me", Some(&admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.get_json("/api/v1/auth/me", Some(&admin)).await;
     assert_eq!(e["user_id"], me["id"]);
     assert!(
         !e.to_string().contains(&id),

@@ -40,23 +40,9 @@ async fn section_2_create_returns_201_location_etag_defaults_and_owner() {
         ["id", "created_at", "updated_at", "version", "owner"]
     );
     // Anyone may view (public), and the admin sees the same record.
-    let got: Value = app
-        .req(Method::GET, &location, None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got: Value = app.get_json(&location, None).await;
     assert_eq!(got, body);
-    let got: Value = app
-        .req(Method::GET, &location, Some(&admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got: Value = app.get_json(&location, Some(&admin)).await;
     assert_eq!(got["id"], body["id"]);
 }
 
@@ -369,14 +355,7 @@ async fn section_3_every_per_field_code() {
         .unwrap();
     assert_problem(resp, 400, "invalid_json").await;
     // Nothing was written by any of these.
-    let list: Value = app
-        .req(Method::GET, "/api/v1/posts?count=true", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/posts?count=true", None).await;
     assert_eq!(list["total"], 0);
 }
 
@@ -426,14 +405,7 @@ async fn section_5_idempotency_key_replays_and_refuses_a_different_body() {
     assert_eq!(again.json::<Value>().await.unwrap(), first_body);
     let other = send(json!({"title": "twice"})).await.unwrap();
     assert_problem(other, 422, "idempotency_key_reused").await;
-    let list: Value = app
-        .req(Method::GET, "/api/v1/posts?count=true", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/posts?count=true", None).await;
     assert_eq!(list["total"], 1);
     // Keys are per caller: another user may use the same key.
     let (_, token) = app.user_token("other@example.org", &[]).await;

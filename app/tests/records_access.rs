@@ -111,28 +111,14 @@ async fn section_2_2_owner_rule_on_list_filters_to_own_records_and_admin_only_by
             201
         );
     }
-    let list: Value = app
-        .req(Method::GET, "/api/v1/notes?count=true", Some(&alice))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/notes?count=true", Some(&alice)).await;
     assert_eq!(list["total"], 2);
     assert!(list["items"]
         .as_array()
         .unwrap()
         .iter()
         .all(|i| i["text"].as_str().unwrap().starts_with('a')));
-    let list: Value = app
-        .req(Method::GET, "/api/v1/notes?count=true", Some(&admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/notes?count=true", Some(&admin)).await;
     assert_eq!(list["total"], 3, "admins pass every rule");
     assert_problem(
         app.req(Method::GET, "/api/v1/notes", None)
@@ -189,32 +175,13 @@ async fn owasp_bola_expand_never_inlines_records_the_caller_may_not_view() {
         .status(),
         201
     );
-    let as_bob: Value = app
-        .req(Method::GET, "/api/v1/refs?expand=secret", Some(&bob))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let as_bob: Value = app.get_json("/api/v1/refs?expand=secret", Some(&bob)).await;
     assert!(as_bob["items"][0].get("expand").is_none(), "{as_bob}");
-    let anonymous: Value = app
-        .req(Method::GET, "/api/v1/refs?expand=secret", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let anonymous: Value = app.get_json("/api/v1/refs?expand=secret", None).await;
     assert!(anonymous["items"][0].get("expand").is_none());
     let as_alice: Value = app
-        .req(Method::GET, "/api/v1/refs?expand=secret", Some(&alice))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/refs?expand=secret", Some(&alice))
+        .await;
     assert_eq!(
         as_alice["items"][0]["expand"]["secret"]["s"],
         "alice's diary"
@@ -230,14 +197,7 @@ async fn owasp_bola_expand_never_inlines_records_the_caller_may_not_view() {
         "not_found",
     )
     .await;
-    let list: Value = app
-        .req(Method::GET, "/api/v1/secrets?count=true", Some(&bob))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/secrets?count=true", Some(&bob)).await;
     assert_eq!(list["total"], 0);
     assert_problem(
         app.req(Method::DELETE, &path, Some(&bob))

@@ -51,14 +51,7 @@ async fn section_2_3_listing_filter_sort_fields_expand_count_and_errors() {
     );
     assert_eq!(first["expand"]["author"]["name"], "Ada");
     // Without count there is no total.
-    let list: Value = app
-        .req(Method::GET, "/api/v1/posts?limit=1&sort=title", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/posts?limit=1&sort=title", None).await;
     assert!(list.get("total").is_none());
     assert!(list["next_cursor"].is_string());
     // Errors: each names what is wrong.

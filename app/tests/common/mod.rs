@@ -164,6 +164,17 @@ impl TestApp {
         (user.id, self.login(email, "user password 1").await)
     }
 
+    /// GET `path` and its JSON body, whatever the status (assert on the body).
+    pub async fn get_json(&self, path: &str, token: Option<&str>) -> Value {
+        self.req(reqwest::Method::GET, path, token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn create_collection(&self, token: &str, definition: Value) -> reqwest::Response {
         self.client
             .post(self.url("/api/v1/collections"))
