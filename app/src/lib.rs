@@ -17,6 +17,7 @@ pub mod openapi;
 mod restore;
 mod routes;
 pub mod server;
+pub mod sqlite_alloc;
 mod static_files;
 pub mod tls;
 

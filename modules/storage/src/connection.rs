@@ -63,6 +63,14 @@ pub(crate) fn open_existing(
     Ok(conn)
 }
 
+/// The background checkpoint thread's connection (see `checkpointer`). Same pragmas as
+/// the others: `synchronous` decides how a checkpoint syncs.
+pub(crate) fn open_checkpointer(config: &StorageConfig) -> Result<Connection, StorageError> {
+    let conn = open_existing(&config.path, config.busy_timeout)?;
+    apply_common(&conn, config)?;
+    Ok(conn)
+}
+
 fn apply_common(conn: &Connection, config: &StorageConfig) -> Result<(), StorageError> {
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "synchronous", config.synchronous.as_str())?;

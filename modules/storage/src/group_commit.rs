@@ -3,6 +3,7 @@
 //! when the thread wakes up shares one transaction; each job gets its own savepoint so
 //! a failing job is undone without touching its neighbours.
 
+use crate::checkpointer::{self, After, Checkpointer, Trigger, WalPolicy};
 use crate::error::{ConstraintKind, StorageError};
 use crate::writer::{Completion, Job, Stats};
 use rusqlite::{ffi, Connection};
@@ -19,8 +20,11 @@ pub(crate) fn run(
     conn: Connection,
     mut receiver: mpsc::Receiver<Box<dyn Job>>,
     max_batch: usize,
+    background: Checkpointer,
     stats: &Stats,
 ) -> Result<(), StorageError> {
+    checkpointer::watch_wal(&conn);
+    let mut trigger = Trigger::new(WalPolicy::default());
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(max_batch);
     while let Some(first) = receiver.blocking_recv() {
         // An exclusive job ends the batch being gathered and runs right after it.
@@ -49,9 +53,26 @@ pub(crate) fn run(
         if let Some(job) = exclusive {
             run_exclusive(&conn, job, stats);
         }
+        if let Some(frames) = checkpointer::take_wal_frames() {
+            match trigger.after_commit(frames) {
+                After::Nothing => {}
+                After::RequestBackground => background.request(),
+                After::CheckpointInline => checkpoint_inline(&conn, stats),
+            }
+        }
     }
+    // The final checkpoint must not find the background one holding the lock.
+    background.stop();
     final_checkpoint(&conn);
     conn.close().map_err(|(_, err)| err.into())
+}
+
+/// The WAL is large: copy what the background checkpoints have not yet, so that the
+/// next transaction can start the WAL over (see `checkpointer`).
+fn checkpoint_inline(conn: &Connection, stats: &Stats) {
+    if let Err(err) = stats.time_checkpoint(true, || checkpointer::checkpoint_passive(conn)) {
+        tracing::warn!(error = %StorageError::from(err), "checkpoint failed; the WAL keeps growing until one succeeds");
+    }
 }
 
 /// How long the final checkpoint waits for another process's reader (Litestream holds

@@ -11,6 +11,7 @@
 //! ```
 
 mod backup;
+mod checkpointer;
 mod config;
 mod connection;
 mod db;

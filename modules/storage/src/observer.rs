@@ -13,6 +13,12 @@ pub trait StorageObserver: Send + Sync + 'static {
         let _ = (jobs, took);
     }
 
+    /// A WAL checkpoint finished (or failed) after `took`; `on_writer` when the writer
+    /// thread ran it itself, so no write could commit meanwhile (see `checkpointer`).
+    fn checkpoint_finished(&self, on_writer: bool, took: Duration) {
+        let _ = (on_writer, took);
+    }
+
     /// A read waited `waited` for a free connection of the reader pool.
     fn read_waited(&self, waited: Duration) {
         let _ = waited;

@@ -2,6 +2,7 @@
 //! fight over SQLite's single write lock, and jobs queued together commit together
 //! (group commit, see `group_commit.rs`).
 
+use crate::checkpointer::Checkpointer;
 use crate::config::StorageConfig;
 use crate::error::{panic_message, StorageError};
 use crate::group_commit;
@@ -136,6 +137,16 @@ impl Stats {
         }
     }
 
+    /// Runs `checkpoint` and reports how long it took.
+    pub(crate) fn time_checkpoint<T>(&self, on_writer: bool, checkpoint: impl FnOnce() -> T) -> T {
+        let started = std::time::Instant::now();
+        let outcome = checkpoint();
+        if let Some(observer) = self.observer.get() {
+            observer.checkpoint_finished(on_writer, started.elapsed());
+        }
+        outcome
+    }
+
     pub(crate) fn job_started(&self) {
         self.jobs.fetch_add(1, Ordering::Relaxed);
         self.queue_depth.fetch_sub(1, Ordering::Relaxed);
@@ -192,9 +203,12 @@ impl Writer {
         let stats = Arc::new(Stats::default());
         let max_batch = config.effective_max_batch();
         let thread_stats = Arc::clone(&stats);
+        let checkpointer = Checkpointer::start(config, Arc::clone(&stats))?;
         let thread = std::thread::Builder::new()
             .name("hearth-writer".into())
-            .spawn(move || group_commit::run(conn, receiver, max_batch, &thread_stats))?;
+            .spawn(move || {
+                group_commit::run(conn, receiver, max_batch, checkpointer, &thread_stats)
+            })?;
         Ok(Writer {
             sender: RwLock::new(Some(sender)),
             thread: tokio::sync::Mutex::new(Some(thread)),

@@ -3,8 +3,9 @@
 //! (writer counters, and the sizes of the database and WAL files from one `stat` each).
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
@@ -16,11 +17,25 @@ const BATCH_SIZES: [f64; 9] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.
 const TRANSACTION_SECONDS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
+const CHECKPOINT_SECONDS: [f64; 10] =
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
 const WAIT_SECONDS: [f64; 10] = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0];
+
+/// Which thread ran a checkpoint: `background` normally; `writer` when the WAL grew
+/// past the point where the writer thread checkpoints itself, holding up writes.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CheckpointLabels {
+    thread: &'static str,
+}
+
+fn checkpoint_histogram() -> Histogram {
+    Histogram::new(CHECKPOINT_SECONDS)
+}
 
 pub struct StorageMetrics {
     batch_size: Histogram,
     transaction: Histogram,
+    checkpoint: Family<CheckpointLabels, Histogram, fn() -> Histogram>,
     read_wait: Histogram,
 }
 
@@ -38,6 +53,13 @@ impl StorageMetrics {
             "Duration of each group-commit transaction, BEGIN to COMMIT, jobs included",
             transaction.clone(),
         );
+        let checkpoint: Family<CheckpointLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(checkpoint_histogram);
+        registry.register(
+            "hearth_db_checkpoint_duration_seconds",
+            "Duration of each WAL checkpoint, by the thread that ran it (writer: writes waited)",
+            checkpoint.clone(),
+        );
         let read_wait = Histogram::new(WAIT_SECONDS);
         registry.register(
             "hearth_db_read_wait_seconds",
@@ -47,6 +69,7 @@ impl StorageMetrics {
         StorageMetrics {
             batch_size,
             transaction,
+            checkpoint,
             read_wait,
         }
     }
@@ -56,6 +79,13 @@ impl StorageObserver for StorageMetrics {
     fn batch_finished(&self, jobs: usize, took: Duration) {
         self.batch_size.observe(jobs as f64);
         self.transaction.observe(took.as_secs_f64());
+    }
+
+    fn checkpoint_finished(&self, on_writer: bool, took: Duration) {
+        let thread = if on_writer { "writer" } else { "background" };
+        self.checkpoint
+            .get_or_create(&CheckpointLabels { thread })
+            .observe(took.as_secs_f64());
     }
 
     fn read_waited(&self, waited: Duration) {
@@ -142,5 +172,29 @@ impl Collector for DbCollector {
             "Size of the write-ahead log file.",
             file_size(&self.wal),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkpoints_are_timed_by_the_thread_that_ran_them() {
+        let mut registry = Registry::default();
+        let metrics = StorageMetrics::new(&mut registry);
+        metrics.checkpoint_finished(false, Duration::from_millis(3));
+        metrics.checkpoint_finished(false, Duration::from_millis(4));
+        metrics.checkpoint_finished(true, Duration::from_millis(30));
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        for line in [
+            r#"hearth_db_checkpoint_duration_seconds_count{thread="background"} 2"#,
+            r#"hearth_db_checkpoint_duration_seconds_count{thread="writer"} 1"#,
+            r#"hearth_db_checkpoint_duration_seconds_bucket{le="0.005",thread="background"} 2"#,
+            r#"hearth_db_checkpoint_duration_seconds_bucket{le="0.025",thread="writer"} 0"#,
+        ] {
+            assert!(text.contains(line), "{line} missing:\n{text}");
+        }
     }
 }

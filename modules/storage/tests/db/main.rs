@@ -2,6 +2,7 @@
 //! binary (modules below) so the bundled SQLite is linked once.
 
 mod backup;
+mod checkpoint;
 mod close;
 mod common;
 mod exclusive;
