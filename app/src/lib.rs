@@ -17,7 +17,6 @@ pub mod openapi;
 mod restore;
 mod routes;
 pub mod server;
-pub mod sqlite_alloc;
 mod static_files;
 pub mod tls;
 

@@ -11,8 +11,6 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    // Before anything opens a connection.
-    hearth::sqlite_alloc::install();
     // clap prints usage errors itself and exits with status 2.
     let cli = Cli::parse();
     let flags = cli.settings.flags();
