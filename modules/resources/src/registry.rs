@@ -17,6 +17,8 @@ pub struct Collection {
     /// The quoted column list every record query selects, built once per definition
     /// (see `repo::records::select_list`).
     pub(crate) select_list: String,
+    /// The INSERT of a create, built once per definition (see `repo::records::insert`).
+    pub(crate) insert_sql: String,
 }
 
 impl Collection {
@@ -26,9 +28,11 @@ impl Collection {
         created_at: String,
         updated_at: String,
     ) -> Self {
+        let select_list = crate::repo::records::build_select_list(&def);
         Collection {
             table: def.table(),
-            select_list: crate::repo::records::build_select_list(&def),
+            insert_sql: crate::repo::records::build_insert_sql(&def, &select_list),
+            select_list,
             def,
             schema_version,
             created_at,

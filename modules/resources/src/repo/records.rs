@@ -7,7 +7,7 @@ use crate::registry::Collection;
 use crate::rules::Access;
 use crate::schema::quote;
 use rusqlite::types::Value as Sql;
-use rusqlite::{params_from_iter, Connection, OptionalExtension, Row};
+use rusqlite::{params_from_iter, Connection, OptionalExtension, Row, ToSql};
 use serde_json::{Map, Value};
 use storage::{ConstraintKind, StorageError};
 
@@ -164,6 +164,32 @@ pub fn check_relations(
     }
 }
 
+/// `INSERT … RETURNING` naming the system columns, then `fields` in order.
+fn insert_sql<'a>(table: &str, fields: impl Iterator<Item = &'a str>, returning: &str) -> String {
+    let mut names = String::from(SYSTEM_COLUMNS);
+    let mut marks = String::from("?, ?, ?, 1, ?");
+    for name in fields {
+        names.push_str(", ");
+        names.push_str(&quote(name));
+        marks.push_str(", ?");
+    }
+    format!(
+        "INSERT INTO {} ({names}) VALUES ({marks}) RETURNING {returning}",
+        quote(table)
+    )
+}
+
+/// The INSERT for a value of every field in definition order, which is what
+/// `body::validate` gives a create: built once per definition, not per record on the
+/// writer thread.
+pub(crate) fn build_insert_sql(def: &crate::schema::CollectionDef, select_list: &str) -> String {
+    insert_sql(
+        &def.table(),
+        def.fields.iter().map(|f| f.name.as_str()),
+        select_list,
+    )
+}
+
 pub fn insert(
     conn: &Connection,
     col: &Collection,
@@ -173,26 +199,27 @@ pub fn insert(
     values: &[(String, Sql)],
 ) -> Result<Record, ResourceError> {
     check_relations(conn, col, values)?;
-    let mut names = String::from("\"id\", \"created_at\", \"updated_at\", \"version\", \"owner\"");
-    let mut marks = String::from("?, ?, ?, 1, ?");
-    let mut params = vec![
-        Sql::Text(id.to_owned()),
-        Sql::Text(now.to_owned()),
-        Sql::Text(now.to_owned()),
-        owner.map_or(Sql::Null, |o| Sql::Text(o.to_owned())),
-    ];
-    for (name, value) in values {
-        names.push_str(", ");
-        names.push_str(&quote(name));
-        marks.push_str(", ?");
-        params.push(value.clone());
-    }
-    let sql = format!(
-        "INSERT INTO {} ({names}) VALUES ({marks}) RETURNING {}",
-        quote(&col.table),
-        select_list(col)
-    );
-    conn.prepare_cached(&sql)?
+    let every_field = values.len() == col.def.fields.len()
+        && values
+            .iter()
+            .zip(&col.def.fields)
+            .all(|((name, _), field)| *name == field.name);
+    let other;
+    let sql = if every_field {
+        &col.insert_sql
+    } else {
+        other = insert_sql(
+            &col.table,
+            values.iter().map(|(name, _)| name.as_str()),
+            select_list(col),
+        );
+        &other
+    };
+    let system: [&dyn ToSql; 4] = [&id, &now, &now, &owner];
+    let params = system
+        .into_iter()
+        .chain(values.iter().map(|(_, value)| value as &dyn ToSql));
+    conn.prepare_cached(sql)?
         .query_row(params_from_iter(params), |r| record_from_row(col, r))
         .map_err(|e| constraint_error(col, e))
 }
@@ -318,6 +345,47 @@ fn constraint_error(col: &Collection, e: rusqlite::Error) -> ResourceError {
 mod tests {
     use super::*;
     use crate::ddl;
+
+    /// A create's values (every field, in definition order) go through the INSERT built
+    /// once per definition; any other set of columns gets its own, and both store and
+    /// return the same record.
+    #[test]
+    fn insert_uses_the_prebuilt_statement_for_every_field_and_builds_others() {
+        let def = crate::fields::every_type_def();
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE users (id TEXT PRIMARY KEY); INSERT INTO users VALUES ('u1');",
+        )
+        .unwrap();
+        conn.execute_batch(&ddl::create_table(&def, &def.table()))
+            .unwrap();
+        let col = Collection::new(def, 1, "x".into(), "x".into());
+        assert!(col.insert_sql.starts_with(
+            "INSERT INTO \"rec_all\" (\"id\", \"created_at\", \"updated_at\", \"version\", \"owner\", \"t\", \"i\""
+        ));
+        let mut every: Vec<(String, Sql)> = col
+            .def
+            .fields
+            .iter()
+            .map(|f| (f.name.clone(), Sql::Null))
+            .collect();
+        every[0].1 = Sql::Text("full".into());
+        every[1].1 = Sql::Integer(7);
+        let now = "2026-01-01T00:00:00.000Z";
+        let full = insert(&conn, &col, "a", Some("u1"), now, &every).unwrap();
+        let subset = vec![("i".to_string(), Sql::Integer(8))];
+        let partial = insert(&conn, &col, "b", None, now, &subset).unwrap();
+        assert_eq!(full.version, 1);
+        assert_eq!(full.json["t"], "full");
+        assert_eq!(full.json["i"], 7);
+        assert_eq!(full.json["owner"], "u1");
+        assert_eq!(full.json["created_at"], now);
+        assert_eq!(partial.json["i"], 8);
+        assert_eq!(partial.json["t"], Value::Null);
+        assert_eq!(partial.json["owner"], Value::Null);
+        assert_eq!(get(&conn, &col, "a", &Access::All).unwrap(), Some(full));
+        assert_eq!(get(&conn, &col, "b", &Access::All).unwrap(), Some(partial));
+    }
 
     /// The list fast path writes rows as JSON text; it must produce byte for byte what
     /// serializing `record_from_row`'s map produces, for every field type, with nulls,
