@@ -25,6 +25,6 @@ pub use collections::service::Change;
 pub use error::ResourceError;
 pub use records::list::{ListParams, ListResult};
 pub use records::service::{Created, Idempotency, IfMatch};
-pub use repo::records::Record;
+pub use repo::records::{Record, RecordRow};
 pub use schema::{CollectionSpec, CollectionView, RESERVED_NAMES};
 pub use service::Resources;

@@ -7,7 +7,7 @@ use crate::error::ResourceError;
 use crate::records::list::ListParams;
 use crate::records::service::{Created, Idempotency};
 use crate::repo::idempotency::StoredResponse;
-use crate::repo::records::Record;
+use crate::repo::records::{Record, RecordRow};
 use crate::service::Resources;
 use kernel::{Principal, Problem, ProblemCode};
 use poem::http::{header, Method, StatusCode};
@@ -251,15 +251,11 @@ impl RecordsEndpoint {
             request_hash: Sha256::digest(canonical_json(&Value::Object(body.clone()))).to_vec(),
         });
         let base = req.original_uri().path().trim_end_matches('/').to_owned();
-        let render = move |record: &Record| StoredResponse {
+        let render = move |record: &RecordRow| StoredResponse {
             status: 201,
-            location: record
-                .json
-                .get("id")
-                .and_then(Value::as_str)
-                .map(|id| format!("{base}/{id}")),
-            etag: Some(headers::etag(record.version)),
-            body: serde_json::to_vec(&record.json).unwrap_or_default(),
+            location: Some(format!("{base}/{}", record.id())),
+            etag: Some(headers::etag(record.version())),
+            body: record.to_json(),
         };
         let created = self
             .resources

@@ -5,7 +5,7 @@ use super::body::{self, Mode};
 use crate::error::ResourceError;
 use crate::registry::Collection;
 use crate::repo::idempotency::{self, StoredResponse};
-use crate::repo::records::{self, Record};
+use crate::repo::records::{self, Record, RecordRow};
 use crate::rules::{authorize, Access, Action};
 use crate::service::Resources;
 use kernel::{clock, ids, Principal};
@@ -29,7 +29,8 @@ pub struct Idempotency {
 }
 
 pub enum Created {
-    New(Record),
+    /// Rendered by the caller (`RecordRow::to_json`), off the writer thread.
+    New(RecordRow),
     /// The stored first response for this key.
     Replayed(StoredResponse),
 }
@@ -99,7 +100,7 @@ impl Resources {
         collection: &str,
         body: &Map<String, Value>,
         idem: Option<Idempotency>,
-        render: impl FnOnce(&Record) -> StoredResponse + Send + 'static,
+        render: impl FnOnce(&RecordRow) -> StoredResponse + Send + 'static,
     ) -> Result<Created, ResourceError> {
         let col = self.collection(collection)?;
         authorize(&col.def.rules, Action::Create, caller).map_err(deny)?;

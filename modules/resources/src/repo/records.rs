@@ -6,9 +6,10 @@ use crate::fields::FieldType;
 use crate::registry::Collection;
 use crate::rules::Access;
 use crate::schema::quote;
-use rusqlite::types::Value as Sql;
+use rusqlite::types::{Value as Sql, ValueRef};
 use rusqlite::{params_from_iter, Connection, OptionalExtension, Row, ToSql};
 use serde_json::{Map, Value};
+use std::sync::Arc;
 use storage::{ConstraintKind, StorageError};
 
 pub const SYSTEM_COLUMNS: &str = "\"id\", \"created_at\", \"updated_at\", \"version\", \"owner\"";
@@ -62,6 +63,16 @@ pub fn write_record_json(
     only: Option<&[String]>,
     out: &mut Vec<u8>,
 ) -> rusqlite::Result<()> {
+    write_json(col, |i| row.get_ref(i), only, out)
+}
+
+/// `write_record_json` over any source of the select list's values, by position.
+fn write_json<'v>(
+    col: &Collection,
+    value: impl Fn(usize) -> rusqlite::Result<ValueRef<'v>>,
+    only: Option<&[String]>,
+    out: &mut Vec<u8>,
+) -> rusqlite::Result<()> {
     const SYSTEM: [&str; 5] = ["id", "created_at", "updated_at", "version", "owner"];
     let wanted = |name: &str| only.is_none_or(|names| names.iter().any(|n| n == name));
     out.push(b'{');
@@ -80,11 +91,11 @@ pub fn write_record_json(
             continue;
         }
         key(out, name);
-        match row.get_ref(i)? {
-            rusqlite::types::ValueRef::Integer(v) => {
+        match value(i)? {
+            ValueRef::Integer(v) => {
                 let _ = serde_json::to_writer(&mut *out, &v);
             }
-            rusqlite::types::ValueRef::Text(t) => {
+            ValueRef::Text(t) => {
                 let _ = serde_json::to_writer(&mut *out, &*String::from_utf8_lossy(t));
             }
             _ => out.extend_from_slice(b"null"),
@@ -93,11 +104,59 @@ pub fn write_record_json(
     for (i, f) in col.def.fields.iter().enumerate() {
         if wanted(&f.name) {
             key(out, &f.name);
-            f.ty.write_json(row.get_ref(5 + i)?, out);
+            f.ty.write_json(value(5 + i)?, out);
         }
     }
     out.push(b'}');
     Ok(())
+}
+
+/// A record as its row's values (select-list order), with the definition they belong
+/// to. A create hands this back from the writer thread, which so does no JSON work;
+/// the request's own thread renders it with `to_json`, byte for byte what the record
+/// map would serialize to.
+#[derive(Clone, Debug)]
+pub struct RecordRow {
+    col: Arc<Collection>,
+    values: Vec<Sql>,
+}
+
+impl RecordRow {
+    fn read(col: &Arc<Collection>, row: &Row<'_>) -> rusqlite::Result<RecordRow> {
+        let values = (0..5 + col.def.fields.len())
+            .map(|i| row.get::<_, Sql>(i))
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(RecordRow {
+            col: Arc::clone(col),
+            values,
+        })
+    }
+
+    pub fn id(&self) -> &str {
+        match &self.values[0] {
+            Sql::Text(id) => id,
+            _ => "",
+        }
+    }
+
+    pub fn version(&self) -> i64 {
+        match self.values[3] {
+            Sql::Integer(v) => v,
+            _ => 0,
+        }
+    }
+
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64 * self.values.len());
+        // Owned values always convert, and writing into a Vec cannot fail.
+        let _ = write_json(
+            &self.col,
+            |i| Ok(ValueRef::from(&self.values[i])),
+            None,
+            &mut out,
+        );
+        out
+    }
 }
 
 /// `AND "owner" = ?` when the caller may only touch its own records.
@@ -192,12 +251,12 @@ pub(crate) fn build_insert_sql(def: &crate::schema::CollectionDef, select_list: 
 
 pub fn insert(
     conn: &Connection,
-    col: &Collection,
+    col: &Arc<Collection>,
     id: &str,
     owner: Option<&str>,
     now: &str,
     values: &[(String, Sql)],
-) -> Result<Record, ResourceError> {
+) -> Result<RecordRow, ResourceError> {
     check_relations(conn, col, values)?;
     let every_field = values.len() == col.def.fields.len()
         && values
@@ -220,7 +279,7 @@ pub fn insert(
         .into_iter()
         .chain(values.iter().map(|(_, value)| value as &dyn ToSql));
     conn.prepare_cached(sql)?
-        .query_row(params_from_iter(params), |r| record_from_row(col, r))
+        .query_row(params_from_iter(params), |r| RecordRow::read(col, r))
         .map_err(|e| constraint_error(col, e))
 }
 
@@ -359,7 +418,7 @@ mod tests {
         .unwrap();
         conn.execute_batch(&ddl::create_table(&def, &def.table()))
             .unwrap();
-        let col = Collection::new(def, 1, "x".into(), "x".into());
+        let col = Arc::new(Collection::new(def, 1, "x".into(), "x".into()));
         assert!(col.insert_sql.starts_with(
             "INSERT INTO \"rec_all\" (\"id\", \"created_at\", \"updated_at\", \"version\", \"owner\", \"t\", \"i\""
         ));
@@ -375,16 +434,21 @@ mod tests {
         let full = insert(&conn, &col, "a", Some("u1"), now, &every).unwrap();
         let subset = vec![("i".to_string(), Sql::Integer(8))];
         let partial = insert(&conn, &col, "b", None, now, &subset).unwrap();
-        assert_eq!(full.version, 1);
-        assert_eq!(full.json["t"], "full");
-        assert_eq!(full.json["i"], 7);
-        assert_eq!(full.json["owner"], "u1");
-        assert_eq!(full.json["created_at"], now);
-        assert_eq!(partial.json["i"], 8);
-        assert_eq!(partial.json["t"], Value::Null);
-        assert_eq!(partial.json["owner"], Value::Null);
-        assert_eq!(get(&conn, &col, "a", &Access::All).unwrap(), Some(full));
-        assert_eq!(get(&conn, &col, "b", &Access::All).unwrap(), Some(partial));
+        assert_eq!((full.id(), full.version()), ("a", 1));
+        assert_eq!((partial.id(), partial.version()), ("b", 1));
+        // What the writer hands back renders exactly as the record read back would.
+        for row in [full, partial] {
+            let stored = get(&conn, &col, row.id(), &Access::All).unwrap().unwrap();
+            assert_eq!(row.to_json(), serde_json::to_vec(&stored.json).unwrap());
+        }
+        let stored = get(&conn, &col, "a", &Access::All).unwrap().unwrap();
+        assert_eq!(stored.json["t"], "full");
+        assert_eq!(stored.json["i"], 7);
+        assert_eq!(stored.json["owner"], "u1");
+        assert_eq!(stored.json["created_at"], now);
+        let stored = get(&conn, &col, "b", &Access::All).unwrap().unwrap();
+        assert_eq!(stored.json["i"], 8);
+        assert_eq!(stored.json["t"], Value::Null);
     }
 
     /// The list fast path writes rows as JSON text; it must produce byte for byte what
