@@ -405,11 +405,9 @@ mod tests {
     use super::*;
     use crate::ddl;
 
-    /// A create's values (every field, in definition order) go through the INSERT built
-    /// once per definition; any other set of columns gets its own, and both store and
-    /// return the same record.
-    #[test]
-    fn insert_uses_the_prebuilt_statement_for_every_field_and_builds_others() {
+    /// `every_type_def()`'s table in a fresh in-memory database, with user `u1` for
+    /// the owner column to reference.
+    fn every_type_table() -> (crate::schema::CollectionDef, Connection) {
         let def = crate::fields::every_type_def();
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(
@@ -418,6 +416,15 @@ mod tests {
         .unwrap();
         conn.execute_batch(&ddl::create_table(&def, &def.table()))
             .unwrap();
+        (def, conn)
+    }
+
+    /// A create's values (every field, in definition order) go through the INSERT built
+    /// once per definition; any other set of columns gets its own, and both store and
+    /// return the same record.
+    #[test]
+    fn insert_uses_the_prebuilt_statement_for_every_field_and_builds_others() {
+        let (def, conn) = every_type_table();
         let col = Arc::new(Collection::new(def, 1, "x".into(), "x".into()));
         assert!(col.insert_sql.starts_with(
             "INSERT INTO \"rec_all\" (\"id\", \"created_at\", \"updated_at\", \"version\", \"owner\", \"t\", \"i\""
@@ -456,14 +463,7 @@ mod tests {
     /// awkward text, and with a `fields` selection.
     #[test]
     fn write_record_json_matches_the_record_map_byte_for_byte() {
-        let def = crate::fields::every_type_def();
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(
-            "CREATE TABLE users (id TEXT PRIMARY KEY); INSERT INTO users VALUES ('u1');",
-        )
-        .unwrap();
-        conn.execute_batch(&ddl::create_table(&def, &def.table()))
-            .unwrap();
+        let (def, conn) = every_type_table();
         conn.execute_batch(
             "INSERT INTO rec_all (id, created_at, updated_at, version, owner, t, i, n, b, dt, d, en, j, r)
              VALUES ('a', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 1, NULL,
