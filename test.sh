@@ -6,6 +6,12 @@ cd "$(dirname "$0")"
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# A CI run builds once from a clean clone: incremental-compilation caches would only
+# take disk (a CI machine may have little) and time.
+if [ "${CI:-}" = true ]; then
+  export CARGO_INCREMENTAL=0
+fi
+
 # rustfmt and clippy come with rustup's default profile; add them if this toolchain lacks them.
 if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
   step "installing rustfmt and clippy"
