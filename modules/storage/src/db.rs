@@ -78,6 +78,16 @@ impl Db {
         self.inner.writer.run(f).await
     }
 
+    /// `self.writer().run_one_statement(f)`.
+    pub async fn write_one_statement<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+    {
+        self.inner.writer.run_one_statement(f).await
+    }
+
     /// Proves the database is writable now (disk not full, file not read-only, writer
     /// thread alive) by rewriting the one heartbeat row through the writer.
     pub async fn check_writable(&self) -> Result<(), StorageError> {

@@ -1,7 +1,8 @@
 //! The writer thread's loop. Committing is the expensive part of a write (it appends a
 //! commit frame to the WAL and, with synchronous=FULL, fsyncs), so every job waiting
 //! when the thread wakes up shares one transaction; each job gets its own savepoint so
-//! a failing job is undone without touching its neighbours.
+//! a failing job is undone without touching its neighbours (a one-statement job needs
+//! none: SQLite undoes a failing statement by itself).
 
 use crate::checkpointer::{self, After, Checkpointer, Trigger, WalPolicy};
 use crate::error::{ConstraintKind, StorageError};
@@ -134,13 +135,37 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>, stats: &Stats) {
         }
         let mut done = Vec::with_capacity(jobs.len());
         let mut aborted = false;
+        let mut stranded = None;
         for job in jobs.by_ref() {
             stats.job_started();
-            done.extend(run_job(conn, job));
+            match run_job(conn, job) {
+                Ran::Waiting(completion) => done.push(completion),
+                Ran::Told => {}
+                Ran::Stranded(completion, err) => {
+                    stranded = Some((completion, err));
+                    break;
+                }
+            }
             if conn.is_autocommit() {
                 aborted = true;
                 break;
             }
+        }
+        if let Some((completion, err)) = stranded {
+            tracing::error!(
+                jobs = done.len(),
+                "a one-statement write job left changes it could not undo alone; rolling back its transaction"
+            );
+            if !conn.is_autocommit() {
+                if let Err(rollback) = exec(conn, "ROLLBACK") {
+                    tracing::error!(error = %rollback, "rollback of a stranded job's transaction failed");
+                }
+            }
+            completion.deliver(err.or(Some(StorageError::RolledBack)));
+            for completion in done {
+                completion.deliver(Some(StorageError::RolledBack));
+            }
+            continue;
         }
         if aborted {
             tracing::error!(
@@ -173,25 +198,65 @@ fn run_exclusive(conn: &Connection, job: Box<dyn Job>, stats: &Stats) {
     completion.deliver(None);
 }
 
-/// Runs one job inside its savepoint. `None` when the job never ran (it has been told).
-fn run_job(conn: &Connection, job: Box<dyn Job>) -> Option<Completion> {
+/// What became of one job of a batch.
+enum Ran {
+    /// It ran; its caller hears back after COMMIT.
+    Waiting(Completion),
+    /// Its caller has been told already (it never ran, or its changes were undone).
+    Told,
+    /// It left changes that only rolling back the whole transaction can undo (a
+    /// one-statement job that broke its promise). Carries the error it is owed if it
+    /// reported success.
+    Stranded(Completion, Option<StorageError>),
+}
+
+fn run_job(conn: &Connection, job: Box<dyn Job>) -> Ran {
+    if job.needs_savepoint() {
+        run_in_savepoint(conn, job)
+    } else {
+        run_one_statement(conn, job)
+    }
+}
+
+/// Runs one job inside its savepoint.
+fn run_in_savepoint(conn: &Connection, job: Box<dyn Job>) -> Ran {
     if let Err(err) = exec(conn, SAVEPOINT) {
         job.fail(err.into());
-        return None;
+        return Ran::Told;
     }
     let completion = job.run(conn);
     // A deferred foreign key left dangling would only fail at COMMIT, taking the whole
     // batch with it; charge it to the job that caused it instead.
     if completion.ok && has_unresolved_foreign_keys(conn) {
         close_savepoint(conn, false);
-        completion.deliver(Some(StorageError::Constraint {
-            kind: ConstraintKind::ForeignKey,
-            message: "deferred FOREIGN KEY constraint failed".into(),
-        }));
-        return None;
+        completion.deliver(Some(deferred_foreign_key_error()));
+        return Ran::Told;
     }
     close_savepoint(conn, completion.ok);
-    Some(completion)
+    Ran::Waiting(completion)
+}
+
+/// Runs a job that changes rows with at most one statement, without a savepoint:
+/// SQLite undoes a statement that fails, so a failed job has left nothing behind
+/// unless it broke that promise, which the change counter shows (it counts only
+/// statements that finished).
+fn run_one_statement(conn: &Connection, job: Box<dyn Job>) -> Ran {
+    let before = conn.total_changes();
+    let completion = job.run(conn);
+    if completion.ok && has_unresolved_foreign_keys(conn) {
+        Ran::Stranded(completion, Some(deferred_foreign_key_error()))
+    } else if !completion.ok && conn.total_changes() != before {
+        Ran::Stranded(completion, None)
+    } else {
+        Ran::Waiting(completion)
+    }
+}
+
+fn deferred_foreign_key_error() -> StorageError {
+    StorageError::Constraint {
+        kind: ConstraintKind::ForeignKey,
+        message: "deferred FOREIGN KEY constraint failed".into(),
+    }
 }
 
 fn close_savepoint(conn: &Connection, keep: bool) {

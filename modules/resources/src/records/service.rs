@@ -108,36 +108,42 @@ impl Resources {
         let owner = caller.map(|p| p.user_id.clone());
         let scope = format!("{}:{}", owner.as_deref().unwrap_or("anonymous"), col.name());
         let me = self.clone();
-        self.db
-            .write(move |conn| {
-                storage::describe_query("INSERT", col.name());
-                let col = still_current(&me, &col)?;
-                let now = clock::now();
-                if let Some(idem) = &idem {
-                    if let Some(stored) =
-                        idempotency::lookup(conn, &scope, &idem.key, &idem.request_hash, &now)?
-                    {
-                        return Ok(Created::Replayed(stored));
-                    }
+        // Without a key the job's one change is the INSERT; with one it also stores the
+        // response, and the two must stand or fall together.
+        let one_statement = idem.is_none();
+        let job = move |conn: &storage::rusqlite::Connection| {
+            storage::describe_query("INSERT", col.name());
+            let col = still_current(&me, &col)?;
+            let now = clock::now();
+            if let Some(idem) = &idem {
+                if let Some(stored) =
+                    idempotency::lookup(conn, &scope, &idem.key, &idem.request_hash, &now)?
+                {
+                    return Ok(Created::Replayed(stored));
                 }
-                let record =
-                    records::insert(conn, &col, &ids::new_id(), owner.as_deref(), &now, &values)?;
-                if let Some(idem) = &idem {
-                    let expires =
-                        clock::from_now(std::time::Duration::from_secs(idempotency::TTL_SECS));
-                    idempotency::store(
-                        conn,
-                        &scope,
-                        &idem.key,
-                        &idem.request_hash,
-                        &render(&record),
-                        &now,
-                        &expires,
-                    )?;
-                }
-                Ok(Created::New(record))
-            })
-            .await
+            }
+            let record =
+                records::insert(conn, &col, &ids::new_id(), owner.as_deref(), &now, &values)?;
+            if let Some(idem) = &idem {
+                let expires =
+                    clock::from_now(std::time::Duration::from_secs(idempotency::TTL_SECS));
+                idempotency::store(
+                    conn,
+                    &scope,
+                    &idem.key,
+                    &idem.request_hash,
+                    &render(&record),
+                    &now,
+                    &expires,
+                )?;
+            }
+            Ok(Created::New(record))
+        };
+        if one_statement {
+            self.db.write_one_statement(job).await
+        } else {
+            self.db.write(job).await
+        }
     }
 
     /// PUT: the body is the whole record.
@@ -193,8 +199,9 @@ impl Resources {
     ) -> Result<Record, ResourceError> {
         let id = id.to_owned();
         let me = self.clone();
+        // Reads, then one UPDATE.
         self.db
-            .write(move |conn| {
+            .write_one_statement(move |conn| {
                 storage::describe_query("UPDATE", col.name());
                 let col = still_current(&me, &col)?;
                 let current =
@@ -216,8 +223,9 @@ impl Resources {
         let col = self.collection(collection)?;
         let access = authorize(&col.def.rules, Action::Delete, caller).map_err(deny)?;
         let id = id.to_owned();
+        // Reads, then one DELETE (relations' cascades are part of that statement).
         self.db
-            .write(move |conn| {
+            .write_one_statement(move |conn| {
                 storage::describe_query("DELETE", col.name());
                 let expected = match &if_match {
                     None => None,

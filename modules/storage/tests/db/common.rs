@@ -112,18 +112,49 @@ impl Gate {
 
 pub type BoxedJob = Box<dyn FnOnce(&Connection) -> Result<(), TestError> + Send>;
 
+/// How a test job is handed to the writer.
+#[derive(Clone, Copy, Debug)]
+pub enum How {
+    /// `Db::write`: inside a savepoint of its own.
+    Savepoint,
+    /// `Db::write_one_statement`: no savepoint.
+    OneStatement,
+}
+
 /// Submits jobs one after another, each queued before the next is sent, so their order
 /// in the batch is the order given.
 pub async fn submit_in_order(
     db: &Db,
     jobs: Vec<BoxedJob>,
 ) -> Vec<JoinHandle<Result<(), TestError>>> {
+    submit_each_in_order(db, jobs.into_iter().map(|job| (How::Savepoint, job))).await
+}
+
+/// `submit_in_order`, each job submitted the way it says.
+pub async fn submit_each_in_order(
+    db: &Db,
+    jobs: impl IntoIterator<Item = (How, BoxedJob)>,
+) -> Vec<JoinHandle<Result<(), TestError>>> {
     let mut handles = Vec::new();
-    for job in jobs {
+    for (how, job) in jobs {
         let depth = db.stats().queue_depth;
         let handle = db.clone();
-        handles.push(tokio::spawn(async move { handle.write(job).await }));
+        handles.push(tokio::spawn(async move {
+            match how {
+                How::Savepoint => handle.write(job).await,
+                How::OneStatement => handle.write_one_statement(job).await,
+            }
+        }));
         wait_until("the job is queued", || db.stats().queue_depth > depth).await;
     }
     handles
+}
+
+/// Every task's result, in order.
+pub async fn join_all<T>(tasks: Vec<JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::new();
+    for task in tasks {
+        out.push(task.await.unwrap());
+    }
+    out
 }

@@ -1,8 +1,8 @@
 //! The writer: group commit with per-job savepoints, failure isolation, backpressure.
 
 use crate::common::{
-    config, count, exists, hold_writer, insert, open, submit_in_order, wait_until, write_item,
-    BoxedJob, TestError, ITEMS,
+    config, count, exists, hold_writer, insert, join_all, open, submit_in_order, wait_until,
+    write_item, BoxedJob, TestError, ITEMS,
 };
 use hearth_storage::rusqlite::Connection;
 use hearth_storage::{ConstraintKind, Db, StorageConfig, StorageError};
@@ -98,7 +98,7 @@ async fn unique_violation_through_the_writer_is_constraint_unique_and_spares_its
         .collect();
     let tasks = submit_in_order(&db, jobs).await;
     gate.release().await;
-    let results: Vec<_> = futures_join(tasks).await;
+    let results: Vec<_> = join_all(tasks).await;
     assert!(results[0].is_ok() && results[2].is_ok());
     match &results[1] {
         Err(TestError::Storage(err @ StorageError::Constraint { kind, .. })) => {
@@ -167,7 +167,7 @@ async fn deferred_foreign_key_violation_fails_only_its_own_job() {
     ];
     let tasks = submit_in_order(&db, jobs).await;
     gate.release().await;
-    let results = futures_join(tasks).await;
+    let results = join_all(tasks).await;
     assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
     assert!(
         matches!(
@@ -198,7 +198,7 @@ async fn transaction_lost_mid_batch_fails_earlier_jobs_as_rolled_back_and_later_
     ];
     let tasks = submit_in_order(&db, jobs).await;
     gate.release().await;
-    let results = futures_join(tasks).await;
+    let results = join_all(tasks).await;
     assert!(
         matches!(
             results[0],
@@ -260,12 +260,4 @@ async fn tiny_queue_and_unbatched_writer_apply_backpressure_without_losing_write
         (stats.largest_batch, stats.batches, stats.jobs),
         (1, 100, 100)
     );
-}
-
-async fn futures_join<T: std::fmt::Debug>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
-    let mut out = Vec::new();
-    for task in tasks {
-        out.push(task.await.unwrap());
-    }
-    out
 }

@@ -9,4 +9,5 @@ mod exclusive;
 mod group_commit;
 mod migrations;
 mod observer;
+mod one_statement;
 mod readers;
