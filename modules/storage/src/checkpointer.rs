@@ -151,6 +151,32 @@ fn sync_database_file(conn: &Connection) -> rusqlite::Result<()> {
     }
 }
 
+/// The checkpoint thread's nice value (request threads run at 0).
+pub(crate) const NICE: i32 = 10;
+
+/// Lowers this thread's scheduling priority to `NICE`. Checkpoints are background work
+/// with slack (the WAL holds every commit until they get to it), while the writer and
+/// the request threads wait on each other: at equal priority a checkpoint burst
+/// delayed their wake-ups (measured on 2 cores, creates at 16 connections: ~18,100
+/// req/s at nice 0, ~19,500 at nice 10, p99 unchanged). Nice rather than SCHED_IDLE:
+/// on a saturated machine an idle-class thread starves, and the writer's own
+/// checkpoint (see the module comment) then has the whole WAL to copy (p99 ×5).
+/// Raising one's nice value needs no privilege; a failure only costs speed.
+fn yield_to_request_threads() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid has no preconditions. On Linux, PRIO_PROCESS with a thread id
+        // changes only that thread (here: this one).
+        let rc = unsafe {
+            let tid = libc::gettid();
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, NICE)
+        };
+        if rc != 0 {
+            tracing::debug!(error = %std::io::Error::last_os_error(), "could not lower the checkpoint thread's priority");
+        }
+    }
+}
+
 #[derive(Default)]
 struct Shared {
     state: Mutex<State>,
@@ -180,7 +206,10 @@ impl Checkpointer {
         let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("hearth-checkpoint".into())
-            .spawn(move || run(conn, &thread_shared, &stats))?;
+            .spawn(move || {
+                yield_to_request_threads();
+                run(conn, &thread_shared, &stats)
+            })?;
         Ok(Checkpointer {
             shared,
             thread: Some(thread),

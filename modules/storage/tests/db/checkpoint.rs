@@ -1,7 +1,7 @@
 //! WAL checkpoints: a background thread copies the WAL into the database file while
 //! writes go on, and the WAL still starts over, so its file stays bounded.
 
-use crate::common::{config, count, ITEMS};
+use crate::common::{config, count, open, wait_until, ITEMS};
 use hearth_storage::rusqlite::Connection;
 use hearth_storage::{verify_database, Db, StorageError, StorageObserver};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -90,4 +90,45 @@ async fn background_checkpoints_run_and_the_wal_starts_over_under_continuous_wri
         "the final checkpoint still empties and removes the WAL"
     );
     verify_database(&config.path).unwrap();
+}
+
+/// The nice value of every live thread called `name` (as `/proc` shows it, 15 bytes).
+#[cfg(target_os = "linux")]
+fn nice_of_threads(name: &str) -> Vec<i32> {
+    let mut nice = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        // A thread can end between the listing and the reads: skip it.
+        let (Ok(comm), Ok(stat)) = (
+            std::fs::read_to_string(task.path().join("comm")),
+            std::fs::read_to_string(task.path().join("stat")),
+        ) else {
+            continue;
+        };
+        if comm.trim_end() != name {
+            continue;
+        }
+        // After "pid (comm) ", fields start at 3 (state); nice is field 19.
+        let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
+        nice.push(after_comm.split(' ').nth(16).unwrap().parse().unwrap());
+    }
+    nice
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread")]
+async fn the_checkpoint_thread_runs_at_a_lower_priority_than_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let _db = open(&dir);
+    // Other tests' databases have checkpoint threads too; each lowers its own
+    // priority as its first step, so wait for all of them rather than race one.
+    wait_until("every checkpoint thread runs at nice 10", || {
+        let nice = nice_of_threads("hearth-checkpoi");
+        !nice.is_empty() && nice.iter().all(|&n| n == 10)
+    })
+    .await;
+    let writers = nice_of_threads("hearth-writer");
+    assert!(
+        !writers.is_empty() && writers.iter().all(|&n| n == 0),
+        "{writers:?}"
+    );
 }
