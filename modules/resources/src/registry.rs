@@ -19,6 +19,8 @@ pub struct Collection {
     pub(crate) select_list: String,
     /// The INSERT of a create, built once per definition (see `repo::records::insert`).
     pub(crate) insert_sql: String,
+    /// Reads a just-inserted record back by its rowid (see `repo::records::insert`).
+    pub(crate) inserted_sql: String,
 }
 
 impl Collection {
@@ -31,7 +33,8 @@ impl Collection {
         let select_list = crate::repo::records::build_select_list(&def);
         Collection {
             table: def.table(),
-            insert_sql: crate::repo::records::build_insert_sql(&def, &select_list),
+            insert_sql: crate::repo::records::build_insert_sql(&def),
+            inserted_sql: crate::repo::records::build_inserted_sql(&def, &select_list),
             select_list,
             def,
             schema_version,
