@@ -314,15 +314,15 @@ pub fn update(
         sql.push_str(" AND \"version\" = ?");
         params.push(Sql::Integer(v));
     }
-    sql.push_str(&format!(" RETURNING {}", select_list(col)));
-    let updated = conn
+    // No RETURNING, for the reason given at `insert_sql`: the row is read back instead.
+    let changed = conn
         .prepare_cached(&sql)?
-        .query_row(params_from_iter(params), |r| record_from_row(col, r))
-        .optional()
+        .execute(params_from_iter(params))
         .map_err(|e| constraint_error(col, e))?;
-    match updated {
-        Some(record) => Ok(record),
-        None => Err(missing_or_changed(conn, col, id, access, expected)?),
+    if changed == 1 {
+        get(conn, col, id, &Access::All)?.ok_or(ResourceError::RecordNotFound)
+    } else {
+        Err(missing_or_changed(conn, col, id, access, expected)?)
     }
 }
 
