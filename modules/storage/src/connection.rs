@@ -20,6 +20,7 @@ const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 /// The write connection: creates the file (and its directory) if needed and switches
 /// the database to WAL, which is persistent, so readers opened later inherit it.
 pub(crate) fn open_writer(config: &StorageConfig) -> Result<Connection, StorageError> {
+    crate::page_cache::install();
     if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
@@ -45,6 +46,7 @@ pub(crate) fn open_writer(config: &StorageConfig) -> Result<Connection, StorageE
 /// A reader: `query_only` makes SQLite itself refuse writes, so a function holding
 /// `&Readers` cannot write even through raw SQL.
 pub(crate) fn open_reader(config: &StorageConfig) -> Result<Connection, StorageError> {
+    crate::page_cache::install();
     let conn = open_existing(&config.path, config.busy_timeout)?;
     apply_common(&conn, config)?;
     conn.pragma_update(None, "query_only", true)?;
@@ -57,6 +59,7 @@ pub(crate) fn open_existing(
     path: &Path,
     busy_timeout: Duration,
 ) -> Result<Connection, StorageError> {
+    crate::page_cache::install();
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(busy_timeout)?;
@@ -66,6 +69,7 @@ pub(crate) fn open_existing(
 /// The background checkpoint thread's connection (see `checkpointer`). Same pragmas as
 /// the others: `synchronous` decides how a checkpoint syncs.
 pub(crate) fn open_checkpointer(config: &StorageConfig) -> Result<Connection, StorageError> {
+    crate::page_cache::install();
     let conn = open_existing(&config.path, config.busy_timeout)?;
     apply_common(&conn, config)?;
     Ok(conn)
