@@ -80,7 +80,7 @@ pub fn verify_database(path: &Path) -> Result<(), StorageError> {
 
 /// `integrity_check` answers one row "ok", or up to 100 rows describing problems.
 fn verify(copy: &Path) -> Result<(), StorageError> {
-    crate::page_cache::install();
+    crate::connection::prepare_sqlite();
     let conn = Connection::open_with_flags(
         copy,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,

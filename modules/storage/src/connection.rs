@@ -19,8 +19,16 @@ const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
 /// The write connection: creates the file (and its directory) if needed and switches
 /// the database to WAL, which is persistent, so readers opened later inherit it.
-pub(crate) fn open_writer(config: &StorageConfig) -> Result<Connection, StorageError> {
+/// Process-wide SQLite set-up, before the first connection: the page cache wrapper
+/// (`page_cache`) must precede SQLite's initialisation; the WAL-writing VFS
+/// (`wal_writes`) becomes the default for every connection after it.
+pub(crate) fn prepare_sqlite() {
     crate::page_cache::install();
+    crate::wal_writes::install();
+}
+
+pub(crate) fn open_writer(config: &StorageConfig) -> Result<Connection, StorageError> {
+    prepare_sqlite();
     if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
@@ -46,7 +54,7 @@ pub(crate) fn open_writer(config: &StorageConfig) -> Result<Connection, StorageE
 /// A reader: `query_only` makes SQLite itself refuse writes, so a function holding
 /// `&Readers` cannot write even through raw SQL.
 pub(crate) fn open_reader(config: &StorageConfig) -> Result<Connection, StorageError> {
-    crate::page_cache::install();
+    prepare_sqlite();
     let conn = open_existing(&config.path, config.busy_timeout)?;
     apply_common(&conn, config)?;
     conn.pragma_update(None, "query_only", true)?;
@@ -59,7 +67,7 @@ pub(crate) fn open_existing(
     path: &Path,
     busy_timeout: Duration,
 ) -> Result<Connection, StorageError> {
-    crate::page_cache::install();
+    prepare_sqlite();
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(busy_timeout)?;
@@ -69,7 +77,7 @@ pub(crate) fn open_existing(
 /// The background checkpoint thread's connection (see `checkpointer`). Same pragmas as
 /// the others: `synchronous` decides how a checkpoint syncs.
 pub(crate) fn open_checkpointer(config: &StorageConfig) -> Result<Connection, StorageError> {
-    crate::page_cache::install();
+    prepare_sqlite();
     let conn = open_existing(&config.path, config.busy_timeout)?;
     apply_common(&conn, config)?;
     Ok(conn)

@@ -22,6 +22,7 @@ mod observer;
 mod page_cache;
 mod readers;
 mod spans;
+mod wal_writes;
 mod writer;
 
 pub use backup::{backup_file, verify_database};

@@ -11,3 +11,4 @@ mod migrations;
 mod observer;
 mod one_statement;
 mod readers;
+mod wal_writes;

@@ -1,0 +1,565 @@
+//! One write per commit to the WAL instead of two per page.
+//!
+//! SQLite appends a commit to the WAL as frames, each a 24-byte header and a page,
+//! each written with its own `pwrite`: ~26 system calls for a typical group commit of
+//! creates, a third of the writer thread. This VFS wraps the default one and, for WAL
+//! files only, gathers consecutive frame writes in memory and writes them with one
+//! call when the commit frame (the one whose header carries the database size) is
+//! complete, which is always the last write of a commit.
+//!
+//! So every frame is in the file before SQLite publishes the commit to readers (it
+//! does so after the frames are written, in shared memory, with no file call), and a
+//! failed write (a full disk) is still reported by the write that completes the
+//! commit, so SQLite abandons the commit exactly as before. Anything else done to the
+//! WAL file (a read, sync, size query, truncate, file control, close) first writes out
+//! what is gathered. The one write SQLite does that is not followed by another file
+//! call, the rewrite of a frame header's checksums, always comes right after reading
+//! that frame, and a write right after a read goes straight through.
+
+use rusqlite::ffi;
+use std::ffi::{c_char, c_int, c_void};
+use std::sync::OnceLock;
+
+/// SQLite's frame header size (WAL_FRAME_HDRSIZE); its bytes 4..8 are the database
+/// size after the commit, zero in every frame but a commit's last.
+const FRAME_HEADER: usize = 24;
+
+fn is_commit_header(data: &[u8]) -> bool {
+    data.len() == FRAME_HEADER && data[4..8] != [0; 4]
+}
+
+/// Larger transactions (migrations, imports) are written out in pieces of about this.
+const WRITE_AT: usize = 64 * 1024;
+
+/// The most one call to the default VFS writes: its unix write masks the length to 17
+/// bits (`seekAndWriteFd`), so anything from 128 KiB up would be cut short.
+const MAX_CALL: usize = 64 * 1024;
+
+/// Frame writes waiting to be written together, and what decides when.
+#[derive(Default)]
+pub(crate) struct Gathered {
+    bytes: Vec<u8>,
+    offset: i64,
+    /// The previous call on the file was a read.
+    after_read: bool,
+    /// The previous write was the header of a commit frame: its page ends the commit.
+    commit_header: bool,
+}
+
+impl Gathered {
+    /// A write of `data` at `offset`; `write` puts bytes in the file. Returns an
+    /// SQLite result code.
+    pub(crate) fn write(
+        &mut self,
+        data: &[u8],
+        offset: i64,
+        write: &mut dyn FnMut(&[u8], i64) -> c_int,
+    ) -> c_int {
+        if std::mem::take(&mut self.after_read) {
+            let rc = match self.flush(write) {
+                ffi::SQLITE_OK => write(data, offset),
+                rc => rc,
+            };
+            // A commit's first frame can follow a read too: its page still ends it.
+            self.commit_header = is_commit_header(data);
+            return rc;
+        }
+        if !self.bytes.is_empty() && offset != self.end() {
+            let rc = self.flush(write);
+            if rc != ffi::SQLITE_OK {
+                return rc;
+            }
+        }
+        if self.bytes.is_empty() {
+            self.offset = offset;
+        }
+        self.bytes.extend_from_slice(data);
+        let ends_commit = self.commit_header;
+        self.commit_header = is_commit_header(data);
+        if ends_commit || self.bytes.len() >= WRITE_AT {
+            self.flush(write)
+        } else {
+            ffi::SQLITE_OK
+        }
+    }
+
+    /// Writes out what is gathered. On failure the bytes are dropped: SQLite abandons
+    /// the transaction, and a later one writes its frames afresh.
+    pub(crate) fn flush(&mut self, write: &mut dyn FnMut(&[u8], i64) -> c_int) -> c_int {
+        self.commit_header = false;
+        if self.bytes.is_empty() {
+            return ffi::SQLITE_OK;
+        }
+        let mut rc = ffi::SQLITE_OK;
+        let mut offset = self.offset;
+        for piece in self.bytes.chunks(MAX_CALL) {
+            rc = write(piece, offset);
+            if rc != ffi::SQLITE_OK {
+                break;
+            }
+            offset += piece.len() as i64;
+        }
+        self.bytes.clear();
+        if self.bytes.capacity() > 2 * WRITE_AT {
+            self.bytes.shrink_to(WRITE_AT);
+        }
+        rc
+    }
+
+    pub(crate) fn note_read(&mut self) {
+        self.after_read = true;
+    }
+
+    fn note_other_call(&mut self) {
+        self.after_read = false;
+    }
+
+    fn end(&self) -> i64 {
+        self.offset + self.bytes.len() as i64
+    }
+}
+
+/// A WAL file as SQLite sees it: our methods, then the default VFS's file after it.
+#[repr(C)]
+struct WalFile {
+    /// Must come first: SQLite reads `pMethods` through the pointer it was given.
+    base: ffi::sqlite3_file,
+    real: *mut ffi::sqlite3_file,
+    gathered: Gathered,
+}
+
+/// Where the default VFS's file starts inside our allocation.
+const REAL_OFFSET: usize = std::mem::size_of::<WalFile>().next_multiple_of(16);
+
+struct Base(*mut ffi::sqlite3_vfs);
+// SAFETY: SQLite's default VFS, registered for the life of the process and safe to
+// call from any thread.
+unsafe impl Send for Base {}
+unsafe impl Sync for Base {}
+static BASE: OnceLock<Base> = OnceLock::new();
+
+/// Registers the wrapping VFS as SQLite's default, once per process. Returns whether
+/// it is in place (only a missing default VFS or an SQLite error prevents it; then
+/// the default is used unchanged).
+pub(crate) fn install() -> bool {
+    static DONE: OnceLock<bool> = OnceLock::new();
+    *DONE.get_or_init(|| register().is_some())
+}
+
+fn register() -> Option<()> {
+    // SAFETY: a null name asks for the default VFS, which lives for the process.
+    let base = unsafe { ffi::sqlite3_vfs_find(std::ptr::null()) };
+    if base.is_null() || BASE.set(Base(base)).is_err() {
+        return None;
+    }
+    // SAFETY: `base` is a valid VFS; copying it keeps its other methods, which
+    // only read the fields copied with them (pAppData, mxPathname).
+    let mut vfs = unsafe { std::ptr::read(base) };
+    let real_size = usize::try_from(vfs.szOsFile).ok()?;
+    vfs.szOsFile = c_int::try_from(REAL_OFFSET + real_size).ok()?;
+    vfs.zName = c"hearth".as_ptr();
+    vfs.pNext = std::ptr::null_mut();
+    vfs.xOpen = Some(open);
+    let vfs = Box::into_raw(Box::new(vfs));
+    // SAFETY: the VFS is leaked, so it outlives every connection; 1 makes it the
+    // default for every connection opened from now on.
+    let rc = unsafe { ffi::sqlite3_vfs_register(vfs, 1) };
+    (rc == ffi::SQLITE_OK).then_some(())
+}
+
+fn base() -> *mut ffi::sqlite3_vfs {
+    BASE.get().expect("set before the VFS is registered").0
+}
+
+unsafe extern "C" fn open(
+    _vfs: *mut ffi::sqlite3_vfs,
+    name: *const c_char,
+    file: *mut ffi::sqlite3_file,
+    flags: c_int,
+    out_flags: *mut c_int,
+) -> c_int {
+    let base = base();
+    // SAFETY: `base` is the default VFS, whose xOpen is always set.
+    let base_open = unsafe { (*base).xOpen.expect("a VFS has xOpen") };
+    if flags & ffi::SQLITE_OPEN_WAL == 0 {
+        // Everything but WAL files is the default VFS's file, at the same address.
+        // SAFETY: our szOsFile is at least the default's.
+        return unsafe { base_open(base, name, file, flags, out_flags) };
+    }
+    let wal = file.cast::<WalFile>();
+    // SAFETY: SQLite gave us szOsFile bytes (8-byte aligned); WalFile and the real
+    // file after REAL_OFFSET both fit.
+    unsafe {
+        let real = file
+            .cast::<u8>()
+            .add(REAL_OFFSET)
+            .cast::<ffi::sqlite3_file>();
+        std::ptr::write(
+            wal,
+            WalFile {
+                base: ffi::sqlite3_file {
+                    pMethods: std::ptr::null(),
+                },
+                real,
+                gathered: Gathered::default(),
+            },
+        );
+        let rc = base_open(base, name, real, flags, out_flags);
+        if rc != ffi::SQLITE_OK {
+            // SQLite calls no method of a file whose open failed (pMethods null).
+            std::ptr::drop_in_place(wal);
+            (*file).pMethods = std::ptr::null();
+            return rc;
+        }
+        (*file).pMethods = &WAL_METHODS;
+    }
+    ffi::SQLITE_OK
+}
+
+static WAL_METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
+    // Version 1: a WAL file has no shared memory and is never memory-mapped.
+    iVersion: 1,
+    xClose: Some(close),
+    xRead: Some(read),
+    xWrite: Some(write),
+    xTruncate: Some(truncate),
+    xSync: Some(sync),
+    xFileSize: Some(file_size),
+    xLock: Some(lock),
+    xUnlock: Some(unlock),
+    xCheckReservedLock: Some(check_reserved_lock),
+    xFileControl: Some(file_control),
+    xSectorSize: Some(sector_size),
+    xDeviceCharacteristics: Some(device_characteristics),
+    xShmMap: None,
+    xShmLock: None,
+    xShmBarrier: None,
+    xShmUnmap: None,
+    xFetch: None,
+    xUnfetch: None,
+};
+
+/// # Safety
+/// `file` is a WalFile that `open` set up and `close` has not torn down; SQLite calls
+/// one file's methods from one thread at a time.
+unsafe fn wal<'a>(file: *mut ffi::sqlite3_file) -> &'a mut WalFile {
+    unsafe { &mut *file.cast::<WalFile>() }
+}
+
+/// The default VFS's methods for the real file.
+///
+/// # Safety
+/// As for `wal`; the real file was opened successfully, so its methods are set.
+unsafe fn real_methods(w: &WalFile) -> &'static ffi::sqlite3_io_methods {
+    unsafe { &*(*w.real).pMethods }
+}
+
+/// Writes `bytes` at `offset` through the real file.
+fn real_writer(real: *mut ffi::sqlite3_file) -> impl FnMut(&[u8], i64) -> c_int {
+    move |bytes, offset| {
+        let Ok(len) = c_int::try_from(bytes.len()) else {
+            return ffi::SQLITE_IOERR_WRITE;
+        };
+        // SAFETY: `real` is an open file of the default VFS; the bytes are live for
+        // the call.
+        unsafe {
+            let methods = &*(*real).pMethods;
+            methods.xWrite.expect("xWrite")(real, bytes.as_ptr().cast::<c_void>(), len, offset)
+        }
+    }
+}
+
+/// Writes out what is gathered before a call that depends on the file's contents.
+fn flush(w: &mut WalFile) -> c_int {
+    w.gathered.note_other_call();
+    w.gathered.flush(&mut real_writer(w.real))
+}
+
+unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
+    // SAFETY: see `wal`; after this the WalFile is dropped and never used again.
+    unsafe {
+        let w = wal(file);
+        let flushed = flush(w);
+        let closed = real_methods(w).xClose.expect("xClose")(w.real);
+        std::ptr::drop_in_place(file.cast::<WalFile>());
+        (*file).pMethods = std::ptr::null();
+        if flushed != ffi::SQLITE_OK {
+            flushed
+        } else {
+            closed
+        }
+    }
+}
+
+unsafe extern "C" fn read(
+    file: *mut ffi::sqlite3_file,
+    buf: *mut c_void,
+    amount: c_int,
+    offset: i64,
+) -> c_int {
+    // SAFETY: see `wal`; forwarding SQLite's own arguments.
+    unsafe {
+        let w = wal(file);
+        let rc = flush(w);
+        if rc != ffi::SQLITE_OK {
+            return rc;
+        }
+        w.gathered.note_read();
+        real_methods(w).xRead.expect("xRead")(w.real, buf, amount, offset)
+    }
+}
+
+unsafe extern "C" fn write(
+    file: *mut ffi::sqlite3_file,
+    buf: *const c_void,
+    amount: c_int,
+    offset: i64,
+) -> c_int {
+    // SAFETY: see `wal`; SQLite's buffer holds `amount` bytes for the call.
+    unsafe {
+        let w = wal(file);
+        let data =
+            std::slice::from_raw_parts(buf.cast::<u8>(), usize::try_from(amount).unwrap_or(0));
+        w.gathered.write(data, offset, &mut real_writer(w.real))
+    }
+}
+
+unsafe extern "C" fn truncate(file: *mut ffi::sqlite3_file, size: i64) -> c_int {
+    // SAFETY: see `wal`.
+    unsafe {
+        let w = wal(file);
+        match flush(w) {
+            ffi::SQLITE_OK => real_methods(w).xTruncate.expect("xTruncate")(w.real, size),
+            rc => rc,
+        }
+    }
+}
+
+unsafe extern "C" fn sync(file: *mut ffi::sqlite3_file, flags: c_int) -> c_int {
+    // SAFETY: see `wal`.
+    unsafe {
+        let w = wal(file);
+        match flush(w) {
+            ffi::SQLITE_OK => real_methods(w).xSync.expect("xSync")(w.real, flags),
+            rc => rc,
+        }
+    }
+}
+
+unsafe extern "C" fn file_size(file: *mut ffi::sqlite3_file, size: *mut i64) -> c_int {
+    // SAFETY: see `wal`.
+    unsafe {
+        let w = wal(file);
+        match flush(w) {
+            ffi::SQLITE_OK => real_methods(w).xFileSize.expect("xFileSize")(w.real, size),
+            rc => rc,
+        }
+    }
+}
+
+unsafe extern "C" fn lock(file: *mut ffi::sqlite3_file, level: c_int) -> c_int {
+    // SAFETY: see `wal`.
+    unsafe {
+        let w = wal(file);
+        match flush(w) {
+            ffi::SQLITE_OK => real_methods(w).xLock.expect("xLock")(w.real, level),
+            rc => rc,
+        }
+    }
+}
+
+unsafe extern "C" fn unlock(file: *mut ffi::sqlite3_file, level: c_int) -> c_int {
+    // SAFETY: see `wal`.
+    unsafe {
+        let w = wal(file);
+        match flush(w) {
+            ffi::SQLITE_OK => real_methods(w).xUnlock.expect("xUnlock")(w.real, level),
+            rc => rc,
+        }
+    }
+}
+
+unsafe extern "C" fn check_reserved_lock(file: *mut ffi::sqlite3_file, out: *mut c_int) -> c_int {
+    // SAFETY: see `wal`; forwarding.
+    unsafe {
+        let w = wal(file);
+        real_methods(w)
+            .xCheckReservedLock
+            .expect("xCheckReservedLock")(w.real, out)
+    }
+}
+
+unsafe extern "C" fn file_control(
+    file: *mut ffi::sqlite3_file,
+    op: c_int,
+    arg: *mut c_void,
+) -> c_int {
+    // SAFETY: see `wal`.
+    unsafe {
+        let w = wal(file);
+        match flush(w) {
+            ffi::SQLITE_OK => real_methods(w).xFileControl.expect("xFileControl")(w.real, op, arg),
+            rc => rc,
+        }
+    }
+}
+
+unsafe extern "C" fn sector_size(file: *mut ffi::sqlite3_file) -> c_int {
+    // SAFETY: see `wal`; forwarding.
+    unsafe {
+        let w = wal(file);
+        real_methods(w).xSectorSize.expect("xSectorSize")(w.real)
+    }
+}
+
+unsafe extern "C" fn device_characteristics(file: *mut ffi::sqlite3_file) -> c_int {
+    // SAFETY: see `wal`; forwarding.
+    unsafe {
+        let w = wal(file);
+        real_methods(w)
+            .xDeviceCharacteristics
+            .expect("xDeviceCharacteristics")(w.real)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records the writes that reach the file.
+    #[derive(Default)]
+    struct File {
+        writes: Vec<(i64, usize)>,
+        fail: bool,
+    }
+
+    impl File {
+        fn sink(&mut self) -> impl FnMut(&[u8], i64) -> c_int + '_ {
+            move |bytes, offset| {
+                if self.fail {
+                    return ffi::SQLITE_FULL;
+                }
+                self.writes.push((offset, bytes.len()));
+                ffi::SQLITE_OK
+            }
+        }
+    }
+
+    fn header(commit: bool) -> [u8; FRAME_HEADER] {
+        let mut h = [0; FRAME_HEADER];
+        if commit {
+            h[4..8].copy_from_slice(&42u32.to_be_bytes());
+        }
+        h
+    }
+
+    const PAGE: usize = 4096;
+    const FRAME: i64 = (FRAME_HEADER + PAGE) as i64;
+
+    /// Frames `first..` of a commit of `n` frames, the last one a commit frame.
+    fn commit(g: &mut Gathered, file: &mut File, first: i64, n: i64) -> Vec<c_int> {
+        let page = [7u8; PAGE];
+        let mut codes = Vec::new();
+        for i in 0..n {
+            let at = 32 + (first + i) * FRAME;
+            codes.push(g.write(&header(i == n - 1), at, &mut file.sink()));
+            codes.push(g.write(&page, at + FRAME_HEADER as i64, &mut file.sink()));
+        }
+        codes
+    }
+
+    #[test]
+    fn installing_makes_it_the_default_vfs() {
+        assert!(install());
+        // SAFETY: a null name asks for the default VFS, whose name is a C string.
+        let name =
+            unsafe { std::ffi::CStr::from_ptr((*ffi::sqlite3_vfs_find(std::ptr::null())).zName) };
+        assert_eq!(name, c"hearth");
+    }
+
+    #[test]
+    fn a_commit_reaches_the_file_as_one_write_when_its_last_frame_is_complete() {
+        let (mut g, mut file) = (Gathered::default(), File::default());
+        let codes = commit(&mut g, &mut file, 0, 13);
+        assert!(codes.iter().all(|&rc| rc == ffi::SQLITE_OK));
+        assert_eq!(file.writes, vec![(32, 13 * FRAME as usize)]);
+        // The next commit continues where this one ended, in one write again.
+        commit(&mut g, &mut file, 13, 2);
+        assert_eq!(file.writes[1], (32 + 13 * FRAME, 2 * FRAME as usize));
+        // A commit longer than one call is written in consecutive pieces.
+        commit(&mut g, &mut file, 15, 20);
+        let mut end = 32 + 15 * FRAME;
+        for &(offset, len) in &file.writes[2..] {
+            assert!(offset == end && len <= MAX_CALL, "{:?}", file.writes);
+            end += len as i64;
+        }
+        assert_eq!(end, 32 + 35 * FRAME);
+    }
+
+    #[test]
+    fn a_write_out_of_sequence_writes_out_the_gathered_frames_first() {
+        let (mut g, mut file) = (Gathered::default(), File::default());
+        let page = [1u8; PAGE];
+        g.write(&header(false), 32, &mut file.sink());
+        g.write(&page, 56, &mut file.sink());
+        assert!(file.writes.is_empty());
+        // Overwriting an earlier frame's page (SQLite does, within a transaction).
+        g.write(&page, 10_000, &mut file.sink());
+        assert_eq!(file.writes, vec![(32, FRAME as usize)]);
+        assert_eq!(g.flush(&mut file.sink()), ffi::SQLITE_OK);
+        assert_eq!(file.writes[1], (10_000, PAGE));
+    }
+
+    #[test]
+    fn a_header_rewritten_right_after_reading_its_frame_goes_straight_to_the_file() {
+        let (mut g, mut file) = (Gathered::default(), File::default());
+        commit(&mut g, &mut file, 0, 3);
+        g.note_read();
+        // The checksum rewrite of the last (commit) frame: nothing follows it.
+        g.write(&header(true), 32 + 2 * FRAME, &mut file.sink());
+        assert_eq!(file.writes.last(), Some(&(32 + 2 * FRAME, FRAME_HEADER)));
+    }
+
+    #[test]
+    fn a_commit_frame_written_right_after_a_read_is_still_written_out_with_its_page() {
+        let (mut g, mut file) = (Gathered::default(), File::default());
+        g.note_read();
+        let codes = commit(&mut g, &mut file, 0, 1);
+        assert_eq!(codes, vec![ffi::SQLITE_OK; 2]);
+        assert_eq!(file.writes, vec![(32, FRAME_HEADER), (56, PAGE)]);
+    }
+
+    #[test]
+    fn a_failed_write_is_reported_by_the_write_that_completes_the_commit() {
+        let (mut g, mut file) = (Gathered::default(), File::default());
+        file.fail = true;
+        let codes = commit(&mut g, &mut file, 0, 4);
+        assert!(codes[..7].iter().all(|&rc| rc == ffi::SQLITE_OK));
+        assert_eq!(codes[7], ffi::SQLITE_FULL);
+        // Dropped, not retried: the next commit starts clean.
+        file.fail = false;
+        commit(&mut g, &mut file, 0, 1);
+        assert_eq!(file.writes, vec![(32, FRAME as usize)]);
+    }
+
+    #[test]
+    fn a_large_transaction_is_written_out_in_pieces() {
+        let (mut g, mut file) = (Gathered::default(), File::default());
+        let page = [0u8; PAGE];
+        for i in 0..200 {
+            let at = 32 + i * FRAME;
+            g.write(&header(false), at, &mut file.sink());
+            g.write(&page, at + FRAME_HEADER as i64, &mut file.sink());
+        }
+        assert_eq!(g.flush(&mut file.sink()), ffi::SQLITE_OK);
+        assert!(file.writes.len() >= 3, "{:?}", file.writes);
+        assert!(file.writes.iter().all(|&(_, len)| len <= MAX_CALL));
+        // Contiguous and complete: every byte written once, in order.
+        let mut end = 32;
+        for &(offset, len) in &file.writes {
+            assert_eq!(offset, end);
+            end += len as i64;
+        }
+        assert_eq!(end, 32 + 200 * FRAME);
+    }
+}
