@@ -7,7 +7,6 @@ mod common;
 use common::{assert_problem, spawn_app, TestApp, ADMIN_EMAIL};
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 async fn me_status(app: &TestApp, token: &str) -> u16 {
     app.req(Method::GET, "/api/v1/auth/me", Some(token))
@@ -220,8 +219,16 @@ async fn collection_changes_are_audited() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 204);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let audit: Value = app.get_json("/api/v1/admin/audit", Some(&admin)).await;
+    let deleted = |audit: &Value| {
+        audit["items"].as_array().is_some_and(|items| {
+            items
+                .iter()
+                .any(|i| i["action"] == "collection.deleted" && i["target"] == "a")
+        })
+    };
+    let audit = app
+        .get_json_until("/api/v1/admin/audit", Some(&admin), deleted)
+        .await;
     let actions: Vec<(&str, &str)> = audit["items"]
         .as_array()
         .unwrap()

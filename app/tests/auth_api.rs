@@ -326,26 +326,25 @@ async fn failed_logins_are_throttled_per_account_and_audited() {
         .unwrap();
     assert!(retry > 60, "{retry}");
     assert_problem(resp, 429, "rate_limited").await;
-    tokio::time::sleep(Duration::from_millis(200)).await; // audit writes are asynchronous
-    let audit: Value = app
-        .req(
-            Method::GET,
+    // Audit events are written on a task of their own after each response.
+    let audit = app
+        .get_json_until(
             "/api/v1/admin/audit?action=login.failed&limit=50",
             Some(&admin),
+            |audit| audit["items"].as_array().is_some_and(|i| i.len() >= 10),
         )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .await;
     let items = audit["items"].as_array().unwrap();
     assert_eq!(items.len(), 10);
     assert_eq!(items[0]["target"], "victim@example.org");
     assert_eq!(items[0]["ip"], "127.0.0.1");
     assert!(items[0]["request_id"].is_string());
-    let all: Value = app
-        .get_json("/api/v1/admin/audit?limit=200", Some(&admin))
+    let all = app
+        .get_json_until("/api/v1/admin/audit?limit=200", Some(&admin), |all| {
+            all["items"]
+                .as_array()
+                .is_some_and(|items| items.iter().any(|i| i["action"] == "login.throttled"))
+        })
         .await;
     let actions: Vec<&str> = all["items"]
         .as_array()

@@ -91,27 +91,14 @@ async fn preflight_allowed(app: &TestApp, origin: &str) -> bool {
 /// written on a task of their own after the response, so an earlier change's event
 /// may still be the newest for a moment.
 async fn settings_change_with(app: &TestApp, token: &str, detail: Value) -> Value {
-    let mut newest = Value::Null;
-    for _ in 0..100 {
-        let page: Value = app
-            .req(
-                Method::GET,
-                "/api/v1/admin/audit?action=settings.changed&limit=1",
-                Some(token),
-            )
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        newest = page["items"].get(0).cloned().unwrap_or(Value::Null);
-        if newest["detail"] == detail {
-            return newest;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("no settings.changed event with detail {detail}; the newest is {newest}");
+    let page = app
+        .get_json_until(
+            "/api/v1/admin/audit?action=settings.changed&limit=1",
+            Some(token),
+            |page| page["items"][0]["detail"] == detail,
+        )
+        .await;
+    page["items"][0].clone()
 }
 
 #[tokio::test]

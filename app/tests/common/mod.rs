@@ -175,6 +175,25 @@ impl TestApp {
             .unwrap()
     }
 
+    /// GET `path` until `done` holds for its JSON body, and that body. For what is
+    /// written after the response, such as audit events (on a task of their own); the
+    /// bound only stops a hang, nothing is timed.
+    pub async fn get_json_until(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        for _ in 0..200 {
+            let body = self.get_json(path, token).await;
+            if done(&body) {
+                return body;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("GET {path} never answered what the test waits for");
+    }
+
     pub async fn create_collection(&self, token: &str, definition: Value) -> reqwest::Response {
         self.client
             .post(self.url("/api/v1/collections"))
