@@ -14,7 +14,9 @@
 //! WAL file (a read, sync, size query, truncate, file control, close) first writes out
 //! what is gathered. The one write SQLite does that is not followed by another file
 //! call, the rewrite of a frame header's checksums, always comes right after reading
-//! that frame, and a write right after a read goes straight through.
+//! that frame, so a write right after a read goes straight through; so does a write
+//! right after a sync (with synchronous=FULL on a device without powersafe
+//! overwrite, SQLite syncs in the middle of a frame and writes the rest after).
 
 use rusqlite::ffi;
 use std::ffi::{c_char, c_int, c_void};
@@ -40,8 +42,9 @@ const MAX_CALL: usize = 64 * 1024;
 pub(crate) struct Gathered {
     bytes: Vec<u8>,
     offset: i64,
-    /// The previous call on the file was a read.
-    after_read: bool,
+    /// The previous call on the file was a read or a sync: the next write goes
+    /// straight to the file (see the module comment).
+    straight_next: bool,
     /// The previous write was the header of a commit frame: its page ends the commit.
     commit_header: bool,
 }
@@ -55,7 +58,7 @@ impl Gathered {
         offset: i64,
         write: &mut dyn FnMut(&[u8], i64) -> c_int,
     ) -> c_int {
-        if std::mem::take(&mut self.after_read) {
+        if std::mem::take(&mut self.straight_next) {
             let rc = match self.flush(write) {
                 ffi::SQLITE_OK => write(data, offset),
                 rc => rc,
@@ -106,12 +109,13 @@ impl Gathered {
         rc
     }
 
-    pub(crate) fn note_read(&mut self) {
-        self.after_read = true;
+    /// After a read or a sync.
+    pub(crate) fn write_next_straight(&mut self) {
+        self.straight_next = true;
     }
 
     fn note_other_call(&mut self) {
-        self.after_read = false;
+        self.straight_next = false;
     }
 
     fn end(&self) -> i64 {
@@ -304,7 +308,7 @@ unsafe extern "C" fn read(
         if rc != ffi::SQLITE_OK {
             return rc;
         }
-        w.gathered.note_read();
+        w.gathered.write_next_straight();
         real_methods(w).xRead.expect("xRead")(w.real, buf, amount, offset)
     }
 }
@@ -339,10 +343,12 @@ unsafe extern "C" fn sync(file: *mut ffi::sqlite3_file, flags: c_int) -> c_int {
     // SAFETY: see `wal`.
     unsafe {
         let w = wal(file);
-        match flush(w) {
+        let rc = match flush(w) {
             ffi::SQLITE_OK => real_methods(w).xSync.expect("xSync")(w.real, flags),
             rc => rc,
-        }
+        };
+        w.gathered.write_next_straight();
+        rc
     }
 }
 
@@ -514,7 +520,7 @@ mod tests {
     fn a_header_rewritten_right_after_reading_its_frame_goes_straight_to_the_file() {
         let (mut g, mut file) = (Gathered::default(), File::default());
         commit(&mut g, &mut file, 0, 3);
-        g.note_read();
+        g.write_next_straight();
         // The checksum rewrite of the last (commit) frame: nothing follows it.
         g.write(&header(true), 32 + 2 * FRAME, &mut file.sink());
         assert_eq!(file.writes.last(), Some(&(32 + 2 * FRAME, FRAME_HEADER)));
@@ -523,10 +529,22 @@ mod tests {
     #[test]
     fn a_commit_frame_written_right_after_a_read_is_still_written_out_with_its_page() {
         let (mut g, mut file) = (Gathered::default(), File::default());
-        g.note_read();
+        g.write_next_straight();
         let codes = commit(&mut g, &mut file, 0, 1);
         assert_eq!(codes, vec![ffi::SQLITE_OK; 2]);
         assert_eq!(file.writes, vec![(32, FRAME_HEADER), (56, PAGE)]);
+    }
+
+    #[test]
+    fn the_rest_of_a_frame_written_after_a_sync_goes_straight_to_the_file() {
+        let (mut g, mut file) = (Gathered::default(), File::default());
+        // SQLite's split at the sync point: part of the commit frame, sync, the rest.
+        g.write(&header(true), 32, &mut file.sink());
+        g.write(&[7u8; 1000], 56, &mut file.sink());
+        assert_eq!(g.flush(&mut file.sink()), ffi::SQLITE_OK);
+        g.write_next_straight();
+        g.write(&[7u8; PAGE - 1000], 1056, &mut file.sink());
+        assert_eq!(file.writes.last(), Some(&(1056, PAGE - 1000)));
     }
 
     #[test]
