@@ -17,8 +17,6 @@ const STATEMENT_CACHE: usize = 128;
 /// leaves a large file on disk until the next TRUNCATE checkpoint.
 const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
-/// The write connection: creates the file (and its directory) if needed and switches
-/// the database to WAL, which is persistent, so readers opened later inherit it.
 /// Process-wide SQLite set-up, before the first connection: the page cache wrapper
 /// (`page_cache`) must precede SQLite's initialisation; the WAL-writing VFS
 /// (`wal_writes`) becomes the default for every connection after it.
@@ -27,6 +25,8 @@ pub(crate) fn prepare_sqlite() {
     crate::wal_writes::install();
 }
 
+/// The write connection: creates the file (and its directory) if needed and switches
+/// the database to WAL, which is persistent, so readers opened later inherit it.
 pub(crate) fn open_writer(config: &StorageConfig) -> Result<Connection, StorageError> {
     prepare_sqlite();
     if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -54,7 +54,6 @@ pub(crate) fn open_writer(config: &StorageConfig) -> Result<Connection, StorageE
 /// A reader: `query_only` makes SQLite itself refuse writes, so a function holding
 /// `&Readers` cannot write even through raw SQL.
 pub(crate) fn open_reader(config: &StorageConfig) -> Result<Connection, StorageError> {
-    prepare_sqlite();
     let conn = open_existing(&config.path, config.busy_timeout)?;
     apply_common(&conn, config)?;
     conn.pragma_update(None, "query_only", true)?;
@@ -77,7 +76,6 @@ pub(crate) fn open_existing(
 /// The background checkpoint thread's connection (see `checkpointer`). Same pragmas as
 /// the others: `synchronous` decides how a checkpoint syncs.
 pub(crate) fn open_checkpointer(config: &StorageConfig) -> Result<Connection, StorageError> {
-    prepare_sqlite();
     let conn = open_existing(&config.path, config.busy_timeout)?;
     apply_common(&conn, config)?;
     Ok(conn)
