@@ -6,7 +6,7 @@
 
 use crate::checkpointer::{self, After, Checkpointer, Trigger, WalPolicy};
 use crate::error::{ConstraintKind, StorageError};
-use crate::writer::{Completion, Job, Stats};
+use crate::writer::{Completion, Job, Kind, Stats};
 use rusqlite::{ffi, Connection};
 use tokio::sync::mpsc;
 
@@ -30,13 +30,13 @@ pub(crate) fn run(
     while let Some(first) = receiver.blocking_recv() {
         // An exclusive job ends the batch being gathered and runs right after it.
         let mut exclusive = None;
-        if first.is_exclusive() {
+        if first.kind() == Kind::Exclusive {
             exclusive = Some(first);
         } else {
             batch.push(first);
             while batch.len() < max_batch {
                 match receiver.try_recv() {
-                    Ok(job) if job.is_exclusive() => {
+                    Ok(job) if job.kind() == Kind::Exclusive => {
                         exclusive = Some(job);
                         break;
                     }
@@ -211,10 +211,10 @@ enum Ran {
 }
 
 fn run_job(conn: &Connection, job: Box<dyn Job>) -> Ran {
-    if job.needs_savepoint() {
-        run_in_savepoint(conn, job)
-    } else {
-        run_one_statement(conn, job)
+    match job.kind() {
+        Kind::OneStatement => run_one_statement(conn, job),
+        // Exclusive jobs never reach a batch (`run` takes them out).
+        Kind::Grouped | Kind::Exclusive => run_in_savepoint(conn, job),
     }
 }
 

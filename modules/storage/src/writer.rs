@@ -16,20 +16,14 @@ use tokio::sync::{mpsc, oneshot};
 
 /// A type-erased unit of work for the writer thread.
 pub(crate) trait Job: Send {
-    /// Runs inside the batch's transaction (and the job's own savepoint). The result is
+    /// Runs inside the batch's transaction (and, but for one-statement jobs, the job's
+    /// own savepoint). The result is
     /// held back in the returned `Completion` until the batch has committed.
     fn run(self: Box<Self>, conn: &Connection) -> Completion;
     /// The job never ran (BEGIN or SAVEPOINT failed): hand the caller the error now.
     fn fail(self: Box<Self>, err: StorageError);
-    /// Exclusive jobs run alone, outside any transaction (see `Writer::run_exclusive`).
-    fn is_exclusive(&self) -> bool {
-        false
-    }
-    /// Whether the job runs inside a savepoint of its own (all but one-statement jobs,
-    /// see `Writer::run_one_statement`).
-    fn needs_savepoint(&self) -> bool {
-        true
-    }
+    /// How the writer thread runs it.
+    fn kind(&self) -> Kind;
     /// The job's `db.write` span, opened where it was submitted (see `spans`).
     fn span(&self) -> &tracing::Span;
 }
@@ -61,7 +55,7 @@ impl Completion {
 
 /// How the writer thread runs a job.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     /// In the batch's transaction, inside a savepoint of its own (`Writer::run`).
     Grouped,
     /// In the batch's transaction, without a savepoint (`Writer::run_one_statement`).
@@ -83,12 +77,8 @@ where
     T: Send + 'static,
     E: From<StorageError> + Send + 'static,
 {
-    fn is_exclusive(&self) -> bool {
-        self.kind == Kind::Exclusive
-    }
-
-    fn needs_savepoint(&self) -> bool {
-        self.kind == Kind::Grouped
+    fn kind(&self) -> Kind {
+        self.kind
     }
 
     fn span(&self) -> &tracing::Span {
