@@ -17,8 +17,8 @@ use tokio::sync::{mpsc, oneshot};
 /// A type-erased unit of work for the writer thread.
 pub(crate) trait Job: Send {
     /// Runs inside the batch's transaction (and, but for one-statement jobs, the job's
-    /// own savepoint). The result is
-    /// held back in the returned `Completion` until the batch has committed.
+    /// own savepoint). The result is held back in the returned `Completion` until the
+    /// batch has committed.
     fn run(self: Box<Self>, conn: &Connection) -> Completion;
     /// The job never ran (BEGIN or SAVEPOINT failed): hand the caller the error now.
     fn fail(self: Box<Self>, err: StorageError);
