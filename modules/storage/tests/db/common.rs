@@ -1,7 +1,7 @@
 //! Helpers shared by the storage tests.
 
 use hearth_storage::rusqlite::{params, Connection};
-use hearth_storage::{Db, Migration, StorageConfig, StorageError};
+use hearth_storage::{ConstraintKind, Db, Migration, StorageConfig, StorageError};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
@@ -39,6 +39,30 @@ pub fn insert(conn: &Connection, id: &str) -> Result<(), StorageError> {
         "INSERT INTO items (id, title, n) VALUES (?1, ?2, 1)",
         params![id, format!("title {id}")],
     )?;
+    Ok(())
+}
+
+/// Whether `result` is a constraint failure of `expected` kind.
+pub fn is_constraint(result: &Result<(), TestError>, expected: ConstraintKind) -> bool {
+    matches!(result, Err(TestError::Storage(StorageError::Constraint { kind, .. })) if *kind == expected)
+}
+
+/// Adds `kids`, whose foreign key to `parents` is checked only at COMMIT.
+pub async fn create_deferred_kids(db: &Db) {
+    db.write(|c| {
+        Ok::<_, StorageError>(c.execute_batch(
+            "CREATE TABLE parents (id TEXT PRIMARY KEY);
+             CREATE TABLE kids (parent TEXT REFERENCES parents(id) DEFERRABLE INITIALLY DEFERRED);",
+        )?)
+    })
+    .await
+    .unwrap();
+}
+
+/// A job that leaves a deferred foreign key dangling (see `create_deferred_kids`).
+pub fn insert_dangling_kid(c: &Connection) -> Result<(), TestError> {
+    c.execute("INSERT INTO kids VALUES ('nobody')", [])
+        .map_err(StorageError::from)?;
     Ok(())
 }
 

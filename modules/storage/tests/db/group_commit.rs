@@ -1,8 +1,9 @@
 //! The writer: group commit with per-job savepoints, failure isolation, backpressure.
 
 use crate::common::{
-    config, count, exists, hold_writer, insert, join_all, open, submit_in_order, wait_until,
-    write_item, BoxedJob, TestError, ITEMS,
+    config, count, create_deferred_kids, exists, hold_writer, insert, insert_dangling_kid,
+    is_constraint, join_all, open, submit_in_order, wait_until, write_item, BoxedJob, TestError,
+    ITEMS,
 };
 use hearth_storage::rusqlite::Connection;
 use hearth_storage::{ConstraintKind, Db, StorageConfig, StorageError};
@@ -147,22 +148,11 @@ async fn unique_index_violation_is_classified_as_unique() {
 async fn deferred_foreign_key_violation_fails_only_its_own_job() {
     let dir = tempfile::tempdir().unwrap();
     let db = open(&dir);
-    db.write(|c| {
-        Ok::<_, StorageError>(c.execute_batch(
-            "CREATE TABLE parents (id TEXT PRIMARY KEY);
-             CREATE TABLE kids (parent TEXT REFERENCES parents(id) DEFERRABLE INITIALLY DEFERRED);",
-        )?)
-    })
-    .await
-    .unwrap();
+    create_deferred_kids(&db).await;
     let gate = hold_writer(&db).await;
     let jobs: Vec<BoxedJob> = vec![
         Box::new(|c: &Connection| Ok(insert(c, "before")?)),
-        Box::new(|c: &Connection| {
-            c.execute("INSERT INTO kids VALUES ('nobody')", [])
-                .map_err(StorageError::from)?;
-            Ok(())
-        }),
+        Box::new(insert_dangling_kid),
         Box::new(|c: &Connection| Ok(insert(c, "after")?)),
     ];
     let tasks = submit_in_order(&db, jobs).await;
@@ -170,13 +160,7 @@ async fn deferred_foreign_key_violation_fails_only_its_own_job() {
     let results = join_all(tasks).await;
     assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
     assert!(
-        matches!(
-            results[1],
-            Err(TestError::Storage(StorageError::Constraint {
-                kind: ConstraintKind::ForeignKey,
-                ..
-            }))
-        ),
+        is_constraint(&results[1], ConstraintKind::ForeignKey),
         "{results:?}"
     );
     assert_eq!(count(&db).await, 2);

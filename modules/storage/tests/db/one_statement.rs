@@ -2,15 +2,11 @@
 //! others, and what happens when one breaks its promise.
 
 use crate::common::{
-    count, exists, hold_writer, insert, join_all, open, submit_each_in_order, BoxedJob, How,
-    TestError,
+    count, create_deferred_kids, exists, hold_writer, insert, insert_dangling_kid, is_constraint,
+    join_all, open, submit_each_in_order, BoxedJob, How, TestError,
 };
 use hearth_storage::rusqlite::Connection;
 use hearth_storage::{ConstraintKind, StorageError};
-
-fn is_constraint(result: &Result<(), TestError>, expected: ConstraintKind) -> bool {
-    matches!(result, Err(TestError::Storage(StorageError::Constraint { kind, .. })) if *kind == expected)
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_statement_jobs_share_the_batch_and_sqlite_undoes_a_failing_statement() {
@@ -101,28 +97,14 @@ async fn a_job_that_changes_then_fails_takes_its_transaction_down_and_leaves_not
 async fn a_deferred_foreign_key_left_dangling_fails_its_job_and_nothing_of_it_survives() {
     let dir = tempfile::tempdir().unwrap();
     let db = open(&dir);
-    db.write(|c| {
-        Ok::<_, StorageError>(c.execute_batch(
-            "CREATE TABLE parents (id TEXT PRIMARY KEY);
-             CREATE TABLE kids (parent TEXT REFERENCES parents(id) DEFERRABLE INITIALLY DEFERRED);",
-        )?)
-    })
-    .await
-    .unwrap();
+    create_deferred_kids(&db).await;
     let gate = hold_writer(&db).await;
     let jobs: Vec<(How, BoxedJob)> = vec![
         (
             How::OneStatement,
             Box::new(|c: &Connection| Ok(insert(c, "before")?)),
         ),
-        (
-            How::OneStatement,
-            Box::new(|c: &Connection| {
-                c.execute("INSERT INTO kids VALUES ('nobody')", [])
-                    .map_err(StorageError::from)?;
-                Ok(())
-            }),
-        ),
+        (How::OneStatement, Box::new(insert_dangling_kid)),
         (
             How::Savepoint,
             Box::new(|c: &Connection| Ok(insert(c, "after")?)),
