@@ -70,3 +70,9 @@ pub struct RouteTemplate {
     pub template: std::borrow::Cow<'static, str>,
     pub collection: Option<String>,
 }
+
+/// Database time a request used, beyond the ordinary: set in the *response* extensions
+/// by a handler whose queries ran long (a list with a costly filter). The rate limiter
+/// charges the caller extra tokens for it, so slow queries cost more than fast ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueryCost(pub std::time::Duration);

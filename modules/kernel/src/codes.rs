@@ -69,6 +69,8 @@ problem_codes! {
         "The caller exceeded its rate limit. Wait for the number of seconds in `Retry-After` before retrying."),
     Internal = ("internal", 500, "Internal server error",
         "Something failed inside the server. The body says nothing more on purpose; quote the `request_id` to the operator, whose log has the cause."),
+    QueryTimeout = ("query_timeout", 503, "Query took too long",
+        "The query ran past the server's time budget for one query (`query_timeout`, 3 s by default) and was stopped; nothing was changed. Retry after the number of seconds in `Retry-After`, with a narrower filter, an indexed sort, or without `count=true`."),
     Unavailable = ("unavailable", 503, "Service unavailable",
         "The server cannot serve this now (database busy, starting or stopping). Retry after the number of seconds in `Retry-After`."),
     InsufficientStorage = ("insufficient_storage", 507, "Insufficient storage",
