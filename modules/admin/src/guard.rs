@@ -87,6 +87,7 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
             is_admin: user.is_admin,
             roles: user.roles.iter().cloned().collect(),
             scopes: Scope::ALL.into_iter().collect(),
+            credential: kernel::Credential::Dashboard,
         };
         let Ok(admin) = AdminPrincipal::check(principal) else {
             return Ok(to_login(&req, https));

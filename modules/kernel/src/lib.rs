@@ -15,6 +15,6 @@ pub use audit::{AuditEvent, AuditSink};
 pub use caller::{AdminPrincipal, BearerAuth, ClientIp, QueryCost, RouteTemplate};
 pub use codes::{FieldCode, ProblemCode};
 pub use openapi_doc::{ApiDocument, DocFragment};
-pub use principal::{Principal, Scope};
+pub use principal::{Credential, Principal, Scope};
 pub use problem::{FieldError, Problem};
 pub use request_id::RequestId;

@@ -29,6 +29,25 @@ impl Scope {
     }
 }
 
+/// What the caller presented: it decides what the caller may do with its own
+/// credentials (a personal token cannot mint tokens that outlive or outrank it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Credential {
+    /// An access token from an interactive login (a password, then refreshes).
+    Session,
+    /// A personal API token; `expires_at` is its expiry (RFC 3339), if it has one.
+    Personal { expires_at: Option<String> },
+    /// The dashboard's cookie session (an interactive login).
+    Dashboard,
+}
+
+impl Credential {
+    /// The caller proved its password in this session (login or dashboard).
+    pub fn is_interactive(&self) -> bool {
+        matches!(self, Credential::Session | Credential::Dashboard)
+    }
+}
+
 /// An authenticated caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Principal {
@@ -37,6 +56,7 @@ pub struct Principal {
     pub is_admin: bool,
     pub roles: BTreeSet<String>,
     pub scopes: BTreeSet<Scope>,
+    pub credential: Credential,
 }
 
 impl Principal {
@@ -66,6 +86,7 @@ mod tests {
             is_admin: true,
             roles: BTreeSet::new(),
             scopes: [Scope::Read].into(),
+            credential: Credential::Session,
         };
         assert!(!p.acts_as_admin());
         p.scopes.insert(Scope::Admin);

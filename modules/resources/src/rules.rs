@@ -176,6 +176,7 @@ mod tests {
             is_admin: admin,
             roles: roles.iter().map(|r| r.to_string()).collect(),
             scopes: scopes.iter().copied().collect::<BTreeSet<_>>(),
+            credential: kernel::Credential::Session,
         }
     }
 

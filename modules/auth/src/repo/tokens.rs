@@ -1,6 +1,6 @@
 //! SQL for the `tokens` table: only SHA-256 digests, never the secrets.
 
-use kernel::{Principal, Scope};
+use kernel::{Credential, Principal, Scope};
 use rusqlite::{params, Connection, OptionalExtension};
 use storage::StorageError;
 
@@ -57,7 +57,8 @@ pub fn verify_digest(
 ) -> Result<Option<Verified>, StorageError> {
     let found = conn
         .prepare_cached(
-            "SELECT u.id, u.email, u.is_admin, u.roles, t.scopes, t.id, t.family, t.expires_at
+            "SELECT u.id, u.email, u.is_admin, u.roles, t.scopes, t.id, t.family, t.expires_at,
+                    t.kind
              FROM tokens t JOIN users u ON u.id = t.user_id
              WHERE t.digest = ?1 AND t.kind IN ('access', 'personal')
                AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?2)
@@ -73,6 +74,15 @@ pub fn verify_digest(
             if !is_admin {
                 scopes.remove(&Scope::Admin);
             }
+            let expires_at: Option<String> = r.get(7)?;
+            let kind: String = r.get(8)?;
+            let credential = if kind == "personal" {
+                Credential::Personal {
+                    expires_at: expires_at.clone(),
+                }
+            } else {
+                Credential::Session
+            };
             Ok(Verified {
                 principal: Principal {
                     user_id: r.get(0)?,
@@ -80,10 +90,11 @@ pub fn verify_digest(
                     is_admin,
                     roles: serde_json::from_str(&roles).unwrap_or_default(),
                     scopes,
+                    credential,
                 },
                 token_id: r.get(5)?,
                 family: r.get(6)?,
-                expires_at: r.get(7)?,
+                expires_at,
             })
         })
         .optional()?;
