@@ -53,6 +53,7 @@ pub async fn open_database(config: &Config) -> Result<Db, StartError> {
     config.ensure_data_dir_writable()?;
     let mut storage = StorageConfig::new(config.database_path());
     storage.synchronous = config.synchronous;
+    storage.query_timeout = config.query_timeout;
     // The setting is validated to at most 4 GiB, so the KiB count fits in a u32.
     storage.cache_size_kib = u32::try_from(config.cache_size / 1024).unwrap_or(u32::MAX);
     let db = tokio::task::spawn_blocking(move || Db::open(storage, MIGRATIONS))

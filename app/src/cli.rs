@@ -81,6 +81,9 @@ pub struct SettingArgs {
     /// Largest request body, e.g. 1MiB [env: HEARTH_BODY_LIMIT]
     #[arg(long, global = true, value_name = "SIZE")]
     pub body_limit: Option<String>,
+    /// Time budget of one database query, e.g. 3s; 0 for none [env: HEARTH_QUERY_TIMEOUT]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub query_timeout: Option<String>,
     /// Time allowed to send request headers, e.g. 10s [env: HEARTH_HEADER_READ_TIMEOUT]
     #[arg(long, global = true, value_name = "DURATION")]
     pub header_read_timeout: Option<String>,
@@ -152,6 +155,7 @@ impl SettingArgs {
             ("synchronous", &self.synchronous),
             ("cache_size", &self.cache_size),
             ("body_limit", &self.body_limit),
+            ("query_timeout", &self.query_timeout),
             ("header_read_timeout", &self.header_read_timeout),
             ("body_read_timeout", &self.body_read_timeout),
             ("shutdown_timeout", &self.shutdown_timeout),

@@ -31,6 +31,8 @@ pub struct Config {
     /// SQLite page cache per connection (the writer and each reader), in bytes.
     pub cache_size: usize,
     pub body_limit: usize,
+    /// The time budget of one database read (a list with a costly filter); zero: none.
+    pub query_timeout: Duration,
     pub header_read_timeout: Duration,
     /// How long a client may take to send a request body.
     pub body_read_timeout: Duration,
@@ -76,6 +78,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("synchronous", "HEARTH_SYNCHRONOUS", "normal"),
     ("cache_size", "HEARTH_CACHE_SIZE", "8MiB"),
     ("body_limit", "HEARTH_BODY_LIMIT", "1MiB"),
+    ("query_timeout", "HEARTH_QUERY_TIMEOUT", "3s"),
     ("header_read_timeout", "HEARTH_HEADER_READ_TIMEOUT", "10s"),
     ("body_read_timeout", "HEARTH_BODY_READ_TIMEOUT", "30s"),
     ("shutdown_timeout", "HEARTH_SHUTDOWN_TIMEOUT", "10s"),

@@ -162,6 +162,7 @@ pub(super) fn resolve(
             }
         })
     })?;
+    let query_timeout = one(&field("query_timeout"), "query_timeout", parse::duration)?;
     let positive = |v: &str| {
         parse::duration(v).and_then(|d| {
             if d.is_zero() {
@@ -222,6 +223,7 @@ pub(super) fn resolve(
         synchronous,
         cache_size,
         body_limit,
+        query_timeout,
         header_read_timeout,
         body_read_timeout,
         shutdown_timeout,

@@ -61,6 +61,17 @@ pub fn client_ip(req: &Request) -> Option<std::net::IpAddr> {
     req.extensions().get::<ClientIp>().map(|c| c.0)
 }
 
+/// The network one client is counted by: an IPv4 address itself, an IPv6 address by its
+/// /64, which one host usually owns whole (so rotating addresses inside it gains
+/// nothing). Rate limits, idempotency scopes and per-caller caps key on this.
+pub fn client_network(ip: std::net::IpAddr) -> std::net::IpAddr {
+    use std::net::{IpAddr, Ipv6Addr};
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !(u128::MAX >> 64))),
+        v4 => v4,
+    }
+}
+
 /// The route a response came from as a template (`/api/v1/{collection}/{id}`), never
 /// the raw path, plus the collection when there is one. Set in the *response*
 /// extensions by whoever routed the request; read by logging and metrics, whose label

@@ -55,6 +55,11 @@ pub struct StorageConfig {
     pub max_batch: usize,
     /// Jobs that may wait for the writer before `write` callers are made to wait.
     pub queue_capacity: usize,
+    /// The time budget of one read job, from the moment a reader thread starts it; past
+    /// it SQLite stops the query and the read fails with `StorageError::QueryTimeout`.
+    /// Zero means no budget. One costly query can otherwise hold a reader thread (there
+    /// are only as many as cores) for as long as it likes.
+    pub query_timeout: Duration,
 }
 
 impl StorageConfig {
@@ -67,6 +72,7 @@ impl StorageConfig {
             readers: 0,
             max_batch: 256,
             queue_capacity: 4096,
+            query_timeout: Duration::from_secs(3),
         }
     }
 
@@ -113,6 +119,7 @@ mod tests {
         assert_eq!(c.busy_timeout, Duration::from_secs(5));
         assert_eq!(c.cache_size_kib, 8192);
         assert_eq!((c.max_batch, c.queue_capacity), (256, 4096));
+        assert_eq!(c.query_timeout, Duration::from_secs(3));
         assert!(c.reader_count() >= 2);
         let c = StorageConfig {
             readers: 1,

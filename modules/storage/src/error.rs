@@ -33,6 +33,9 @@ pub enum StorageError {
         kind: ConstraintKind,
         message: String,
     },
+    /// A read ran past `StorageConfig::query_timeout` and SQLite stopped it.
+    #[error("the query ran past its time budget and was stopped")]
+    QueryTimeout,
     #[error("the database is closed because the server is shutting down; retry against the new instance")]
     Closed,
     /// SQLite rolled back the whole transaction on its own (after disk full, an I/O
@@ -94,6 +97,7 @@ impl From<rusqlite::Error> for StorageError {
         match code.code {
             ffi::ErrorCode::DatabaseBusy | ffi::ErrorCode::DatabaseLocked => StorageError::Busy,
             ffi::ErrorCode::DiskFull => StorageError::Full,
+            ffi::ErrorCode::OperationInterrupted => StorageError::QueryTimeout,
             ffi::ErrorCode::ReadOnly
             | ffi::ErrorCode::CannotOpen
             | ffi::ErrorCode::PermissionDenied => StorageError::ReadOnly,
@@ -137,6 +141,10 @@ fn constraint_kind(extended_code: std::os::raw::c_int, message: Option<&str>) ->
     }
 }
 
+/// What a client stopped at the query budget is told to wait: long enough that a client
+/// retrying in a loop does not keep every reader busy.
+const QUERY_TIMEOUT_RETRY_SECS: u64 = 2;
+
 /// The one place storage failures become HTTP: a busy or closing database is a 503 the
 /// client may retry, a full disk is 507, and anything else is an opaque 500 whose
 /// cause goes to the log only.
@@ -146,6 +154,10 @@ impl From<StorageError> for Problem {
             StorageError::Busy | StorageError::RolledBack => {
                 tracing::warn!(error = %err, "database busy");
                 Problem::new(ProblemCode::Unavailable).with_retry_after(1)
+            }
+            StorageError::QueryTimeout => {
+                tracing::warn!(error = %err, "query stopped at its time budget");
+                Problem::new(ProblemCode::QueryTimeout).with_retry_after(QUERY_TIMEOUT_RETRY_SECS)
             }
             StorageError::Closed => {
                 tracing::info!(error = %err, "request hit a closed database");

@@ -11,6 +11,7 @@ use crate::config::StorageConfig;
 use crate::connection::open_reader;
 use crate::error::{panic_message, StorageError};
 use crate::observer::ObserverSlot;
+use crate::query_budget::QueryBudget;
 use rusqlite::Connection;
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -89,9 +90,11 @@ pub struct Readers {
     observer: Arc<ObserverSlot>,
 }
 
-fn reader_loop(conn: Connection, queue: &Queue) {
+fn reader_loop(conn: Connection, budget: QueryBudget, queue: &Queue) {
     while let Some(job) = queue.next() {
+        budget.start();
         job(&conn);
+        budget.stop();
     }
     if let Err((_, err)) = conn.close() {
         tracing::warn!(error = %err, "closing a reader connection failed");
@@ -113,9 +116,10 @@ impl Readers {
         };
         for (i, conn) in conns.into_iter().enumerate() {
             let queue = Arc::clone(&readers.queue);
+            let budget = QueryBudget::install(&conn, config.query_timeout);
             let thread = std::thread::Builder::new()
                 .name(format!("hearth-reader-{i}"))
-                .spawn(move || reader_loop(conn, &queue))?;
+                .spawn(move || reader_loop(conn, budget, &queue))?;
             readers.lock_threads().push(thread);
         }
         Ok(readers)
@@ -136,7 +140,9 @@ impl Readers {
 
     /// Runs `f` on a reader thread with its connection (SQLite calls block), after the
     /// jobs queued before it. A panic in `f` becomes `StorageError::Panicked`; the thread
-    /// and its connection carry on.
+    /// and its connection carry on. Its statements share one time budget
+    /// (`StorageConfig::query_timeout`), after which they fail with
+    /// `StorageError::QueryTimeout`.
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,

@@ -3,6 +3,7 @@
 
 mod collections;
 mod headers;
+mod list_gate;
 mod records;
 
 pub use collections::CollectionsApi;

@@ -3,6 +3,7 @@
 //! per-collection OpenAPI fragments document it.
 
 use super::headers;
+use super::list_gate::{ListCaller, ListGate};
 use crate::error::ResourceError;
 use crate::records::list::ListParams;
 use crate::records::service::{Created, Idempotency};
@@ -22,11 +23,15 @@ const LIST_PARAMS: [&str; 8] = [
 
 pub struct RecordsEndpoint {
     resources: Resources,
+    lists: ListGate,
 }
 
 impl RecordsEndpoint {
     pub fn new(resources: Resources) -> Self {
-        RecordsEndpoint { resources }
+        RecordsEndpoint {
+            resources,
+            lists: ListGate::default(),
+        }
     }
 }
 
@@ -203,15 +208,28 @@ impl RecordsEndpoint {
             expand: get("expand"),
             count: get("count"),
         };
+        let who = ListCaller::of(caller, kernel::caller::client_ip(req));
+        let _pass = self
+            .lists
+            .enter(who, caller.is_some_and(Principal::acts_as_admin))?;
+        let started = std::time::Instant::now();
         let page = self
             .resources
             .list_records_json(caller, collection, &params)
             .await
-            .map_err(problem)?;
+            .map_err(|e| {
+                // A query stopped at its time budget cost the most of all.
+                let mut err = problem(e);
+                err.set_data(kernel::QueryCost(started.elapsed()));
+                err
+            })?;
         let mut resp = Response::builder()
             .status(StatusCode::OK)
             .content_type("application/json")
             .body(page.body);
+        // The rate limiter charges slow lists more than one request's worth.
+        resp.extensions_mut()
+            .insert(kernel::QueryCost(started.elapsed()));
         if let Some(cursor) = &page.next_cursor {
             let mut next: Vec<(String, String)> = pairs
                 .iter()

@@ -75,6 +75,11 @@ pub struct CompiledFilter {
 pub const MAX_FILTER_BYTES: usize = 4096;
 /// How deeply parentheses and `!` may nest (each counts one level).
 pub const MAX_DEPTH: usize = 32;
+/// How many conditions (`field op value`, `in`, `is null`) one filter may hold.
+pub const MAX_CONDITIONS: usize = 64;
+/// How many of them may be `~`/`!~`: each is a substring scan of every row it meets,
+/// the costliest thing a filter can ask for.
+pub const MAX_CONTAINS: usize = 8;
 /// How many values an `in (...)` list may hold.
 pub const MAX_IN_VALUES: usize = 100;
 

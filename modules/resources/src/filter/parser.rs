@@ -18,7 +18,7 @@
 use super::ast::{CmpOp, Expr, Field, LitValue, Literal};
 use super::error::{excerpt, FilterError};
 use super::lexer::{Lexer, Tok, Token};
-use super::{MAX_DEPTH, MAX_FILTER_BYTES, MAX_IN_VALUES};
+use super::{MAX_CONDITIONS, MAX_CONTAINS, MAX_DEPTH, MAX_FILTER_BYTES, MAX_IN_VALUES};
 
 const KEYWORDS: [&str; 6] = ["in", "is", "not", "null", "true", "false"];
 
@@ -40,6 +40,8 @@ pub fn parse(input: &str) -> Result<Expr, FilterError> {
         cur,
         prev: "",
         depth: 0,
+        conditions: 0,
+        contains: 0,
     };
     let expr = p.or()?;
     match p.cur.kind {
@@ -56,6 +58,9 @@ struct Parser<'a> {
     /// The text of the last token consumed, for "expected ... after X" messages.
     prev: &'a str,
     depth: usize,
+    /// Conditions and `~`/`!~` conditions so far, against MAX_CONDITIONS and MAX_CONTAINS.
+    conditions: usize,
+    contains: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -168,6 +173,13 @@ impl<'a> Parser<'a> {
                 self.cur.text
             )));
         }
+        self.conditions += 1;
+        if self.conditions > MAX_CONDITIONS {
+            return Err(self.error(format!(
+                "filter has more than {MAX_CONDITIONS} conditions (the limit of conditions \
+                 in one filter)"
+            )));
+        }
         let tok = self.bump()?;
         let field = Field {
             name: tok.text.to_string(),
@@ -195,6 +207,15 @@ impl<'a> Parser<'a> {
                 )))
             }
         };
+        if matches!(op, CmpOp::Like | CmpOp::NotLike) {
+            self.contains += 1;
+            if self.contains > MAX_CONTAINS {
+                return Err(self.error(format!(
+                    "filter has more than {MAX_CONTAINS} \"~\"/\"!~\" conditions (the limit \
+                     of text searches in one filter: each scans every row)"
+                )));
+            }
+        }
         let op_pos = self.bump()?.pos;
         let value = self.value()?;
         Ok(Expr::Compare {
