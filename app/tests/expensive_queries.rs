@@ -86,7 +86,11 @@ async fn a_query_past_its_time_budget_is_stopped_with_503_and_retry_after() {
     assert!(body["detail"].is_null() || body["detail"].is_string());
     // The reader that ran it serves the next request as usual.
     let one = app
-        .req(Method::GET, "/api/v1/logs/00000001-0000-7000-8000-000000000001", None)
+        .req(
+            Method::GET,
+            "/api/v1/logs/00000001-0000-7000-8000-000000000001",
+            None,
+        )
         .send()
         .await
         .unwrap();

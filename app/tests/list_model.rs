@@ -196,7 +196,7 @@ async fn setup(rng: &mut Rng, count: usize) -> (TestApp, String, Vec<Row>) {
             {"name": "s", "type": "text"},
             {"name": "b", "type": "boolean"},
             {"name": "r", "type": "number", "required": true}],
-            "rules": {"list": ["public"], "create": ["public"]}}),
+            "rules": {"list": ["public"], "view": ["public"], "create": ["public"]}}),
         )
         .await;
     assert_eq!(resp.status(), 201);

@@ -75,9 +75,10 @@ pub fn index_set(def: &CollectionDef) -> Vec<(String, String)> {
 }
 
 /// Whether the collection keeps an `(owner, id)` index: only owner-only lists query by
-/// owner.
+/// owner, and a list is owner-only when its `list` or its `view` rule is (a listed
+/// record passes both).
 pub fn has_owner_index(def: &CollectionDef) -> bool {
-    def.rules.list.contains(&Grant::Owner)
+    def.rules.list.contains(&Grant::Owner) || def.rules.view.contains(&Grant::Owner)
 }
 
 /// The `CREATE INDEX` statements of `index_set`.

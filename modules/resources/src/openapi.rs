@@ -227,6 +227,11 @@ fn record_response(description: &str, schema: &str) -> Value {
            "content": {"application/json": {"schema": schema_ref(schema)}}})
 }
 
+/// An update by a caller who may not view the record: done, and nothing shown.
+fn hidden_write() -> Value {
+    json!({"description": "Updated, but the caller may not view the record (its `view` rule, or a token without the `read` scope), so it is not returned."})
+}
+
 pub fn fragment(col: &Collection, all: &[Arc<Collection>]) -> DocFragment {
     let name = col.name();
     // Names are unique and `.` is allowed in component names, so no two collections collide.
@@ -250,7 +255,7 @@ pub fn fragment(col: &Collection, all: &[Arc<Collection>]) -> DocFragment {
             "post": {"tags": tag, "operationId": format!("create_{name}"), "summary": format!("Create a record in {name}"),
                      "parameters": [idempotency_key()],
                      "security": security(col, Action::Create), "requestBody": json_body(&format!("{base}Create"), false),
-                     "responses": with_problems(json!({"201": {"description": "Created",
+                     "responses": with_problems(json!({"201": {"description": "Created. A caller who may not view the new record (its `view` rule, or a token without the `read` scope) gets the `Location` only: no body, no `ETag`.",
                         "headers": {"Location": {"schema": {"type": "string"}}, "ETag": {"schema": {"type": "string"}}},
                         "content": {"application/json": {"schema": schema_ref(&record)}}}}))}
         }),
@@ -266,11 +271,11 @@ pub fn fragment(col: &Collection, all: &[Arc<Collection>]) -> DocFragment {
             "put": {"tags": tag, "operationId": format!("replace_{name}"), "summary": "Replace a record",
                     "parameters": [if_match.clone()], "security": security(col, Action::Update),
                     "requestBody": json_body(&format!("{base}Replace"), false),
-                    "responses": with_problems(json!({"200": record_response("The updated record", &record)}))},
+                    "responses": with_problems(json!({"200": record_response("The updated record", &record), "204": hidden_write()}))},
             "patch": {"tags": tag, "operationId": format!("patch_{name}"), "summary": "Update fields (JSON merge patch)",
                       "parameters": [if_match.clone()], "security": security(col, Action::Update),
                       "requestBody": json_body(&format!("{base}Patch"), true),
-                      "responses": with_problems(json!({"200": record_response("The updated record", &record)}))},
+                      "responses": with_problems(json!({"200": record_response("The updated record", &record), "204": hidden_write()}))},
             "delete": {"tags": tag, "operationId": format!("delete_{name}"), "summary": "Delete a record",
                        "parameters": [if_match], "security": security(col, Action::Delete),
                        "responses": with_problems(json!({"204": {"description": "Deleted"}}))}

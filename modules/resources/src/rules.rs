@@ -164,6 +164,35 @@ pub fn authorize(
     }
 }
 
+/// The access of a listing: a listed record passes both the `list` and the `view` rule,
+/// so a listing never shows what viewing the record would hide (`list: public` with
+/// `view: owner` lists the caller's own records only).
+pub fn authorize_list(rules: &Rules, caller: Option<&Principal>) -> Result<Access, Problem> {
+    let list = authorize(rules, Action::List, caller)?;
+    let view = authorize(rules, Action::View, caller).map_err(|_| match caller {
+        None => Problem::unauthenticated(
+            "viewing the records of this collection requires authentication, and so does \
+             listing them",
+        ),
+        Some(_) => Problem::new(ProblemCode::Forbidden)
+            .with_detail("you may not view records of this collection, so you may not list them"),
+    })?;
+    Ok(match (list, view) {
+        (Access::All, Access::All) => Access::All,
+        (Access::OwnedBy(user), _) | (_, Access::OwnedBy(user)) => Access::OwnedBy(user),
+    })
+}
+
+/// Whether `caller` may view a record owned by `owner`: a write answers with the record
+/// only then, so that an `update` (or `create`) rule never grants reading.
+pub fn may_view(rules: &Rules, caller: Option<&Principal>, owner: Option<&str>) -> bool {
+    match authorize(rules, Action::View, caller) {
+        Ok(Access::All) => true,
+        Ok(Access::OwnedBy(user)) => owner == Some(user.as_str()),
+        Err(_) => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,6 +272,41 @@ mod tests {
             Ok(Access::OwnedBy("u1".into())),
             "admin flag without the admin scope is not admin"
         );
+    }
+
+    #[test]
+    fn a_listing_passes_both_list_and_view() {
+        let mut r = rules(&["public"]);
+        r.view = vec![Grant::Owner];
+        let alice = user(&[], false, &Scope::ALL);
+        assert_eq!(
+            authorize_list(&r, Some(&alice)),
+            Ok(Access::OwnedBy("u1".into()))
+        );
+        assert_eq!(
+            authorize_list(&r, None).unwrap_err().code,
+            ProblemCode::Unauthenticated
+        );
+        r.view = vec![];
+        assert_eq!(
+            authorize_list(&r, Some(&alice)).unwrap_err().code,
+            ProblemCode::Forbidden
+        );
+        let admin = user(&[], true, &Scope::ALL);
+        assert_eq!(authorize_list(&r, Some(&admin)), Ok(Access::All));
+        assert_eq!(authorize_list(&rules(&["public"]), None), Ok(Access::All));
+    }
+
+    #[test]
+    fn may_view_follows_the_view_rule_and_the_owner() {
+        let mut r = rules(&["authenticated"]);
+        r.view = vec![Grant::Owner];
+        let alice = user(&[], false, &Scope::ALL);
+        assert!(may_view(&r, Some(&alice), Some("u1")));
+        assert!(!may_view(&r, Some(&alice), Some("u2")));
+        assert!(!may_view(&r, Some(&alice), None));
+        assert!(!may_view(&r, None, None));
+        assert!(may_view(&rules(&["public"]), None, None));
     }
 
     #[test]

@@ -87,7 +87,10 @@ mod tests {
             .query_row(SLOW, [], |r| r.get::<_, i64>(0))
             .unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(5));
-        assert!(matches!(StorageError::from(err), StorageError::QueryTimeout));
+        assert!(matches!(
+            StorageError::from(err),
+            StorageError::QueryTimeout
+        ));
         budget.stop();
         budget.start();
         let n: i64 = conn

@@ -106,7 +106,10 @@ mod tests {
         assert_eq!(refused.retry_after, Some(1));
         let other = ListCaller::User("u2".into());
         assert!(gate.enter(other, false).unwrap().is_some());
-        assert!(gate.enter(me.clone(), true).unwrap().is_none(), "admins pass");
+        assert!(
+            gate.enter(me.clone(), true).unwrap().is_none(),
+            "admins pass"
+        );
         drop(passes);
         assert_eq!(gate.tracked(), 0, "finished callers are forgotten");
         assert!(gate.enter(me, false).is_ok());

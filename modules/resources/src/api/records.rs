@@ -160,7 +160,7 @@ impl Endpoint for RecordsEndpoint {
                             .replace_record(caller, collection, id, &body, if_match)
                             .await
                             .map_err(problem)?;
-                        Ok(record_response(StatusCode::OK, &record))
+                        Ok(self.written(caller, collection, &record))
                     }
                     Method::PATCH => {
                         let body = object_body(&mut req, true).await?;
@@ -168,7 +168,7 @@ impl Endpoint for RecordsEndpoint {
                             .patch_record(caller, collection, id, body, if_match)
                             .await
                             .map_err(problem)?;
-                        Ok(record_response(StatusCode::OK, &record))
+                        Ok(self.written(caller, collection, &record))
                     }
                     Method::DELETE => {
                         r.delete_record(caller, collection, id, if_match)
@@ -185,6 +185,17 @@ impl Endpoint for RecordsEndpoint {
 }
 
 impl RecordsEndpoint {
+    /// The answer to an update: the record with its ETag for a caller who may view it,
+    /// else 204 and nothing, so an `update` rule never grants reading.
+    fn written(&self, caller: Option<&Principal>, collection: &str, record: &Record) -> Response {
+        let owner = record.json.get("owner").and_then(Value::as_str);
+        if self.resources.may_view(caller, collection, owner) {
+            record_response(StatusCode::OK, record)
+        } else {
+            Response::builder().status(StatusCode::NO_CONTENT).finish()
+        }
+    }
+
     async fn list(
         &self,
         req: &Request,
@@ -267,13 +278,23 @@ impl RecordsEndpoint {
         let idem = key.map(|key| Idempotency {
             key,
             request_hash: Sha256::digest(canonical_json(&Value::Object(body.clone()))).to_vec(),
+            client_ip: kernel::caller::client_ip(req),
         });
         let base = req.original_uri().path().trim_end_matches('/').to_owned();
+        // The new record's owner is the caller: whether it may view what it created is
+        // known before the write. A caller who may not gets 201 and the Location only.
+        let visible =
+            self.resources
+                .may_view(caller, collection, caller.map(|p| p.user_id.as_str()));
         let render = move |record: &RecordRow| StoredResponse {
             status: 201,
             location: Some(format!("{base}/{}", record.id())),
-            etag: Some(headers::etag(record.version())),
-            body: record.to_json(),
+            etag: visible.then(|| headers::etag(record.version())),
+            body: if visible {
+                record.to_json()
+            } else {
+                Vec::new()
+            },
         };
         let created = self
             .resources
@@ -285,8 +306,10 @@ impl RecordsEndpoint {
             Created::Replayed(stored) => (stored, true),
         };
         let mut builder = Response::builder()
-            .status(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::CREATED))
-            .content_type("application/json");
+            .status(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::CREATED));
+        if !stored.body.is_empty() {
+            builder = builder.content_type("application/json");
+        }
         if let Some(location) = &stored.location {
             builder = builder.header(header::LOCATION, location.as_str());
         }

@@ -3,3 +3,4 @@
 pub mod migrate;
 pub mod service;
 mod transaction;
+pub mod warnings;

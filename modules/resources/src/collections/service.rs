@@ -31,6 +31,7 @@ pub fn view(col: &Collection) -> CollectionView {
         schema_version: col.schema_version,
         created_at: col.created_at.clone(),
         updated_at: col.updated_at.clone(),
+        warnings: super::warnings::warnings(&col.def),
     }
 }
 

@@ -8,7 +8,7 @@ use crate::filter;
 use crate::registry::{system_kind, Collection};
 use crate::repo::list::{self, ListQuery, SortKey};
 use crate::repo::records::{self, Record};
-use crate::rules::{authorize, Access, Action};
+use crate::rules::{authorize, authorize_list, Access, Action};
 use crate::schema::{quote, table_name};
 use crate::service::Resources;
 use kernel::Principal;
@@ -183,8 +183,7 @@ impl Resources {
         params: &ListParams,
     ) -> Result<ListPlan, ResourceError> {
         let col = self.collection(collection)?;
-        let access =
-            authorize(&col.def.rules, Action::List, caller).map_err(ResourceError::Denied)?;
+        let access = authorize_list(&col.def.rules, caller).map_err(ResourceError::Denied)?;
         let filter = match params.filter.as_deref() {
             None => None,
             Some(f) if f.trim().is_empty() => None,

@@ -3,10 +3,12 @@
 
 use super::body::{self, Mode};
 use crate::error::ResourceError;
+use crate::fields::FieldType;
 use crate::registry::Collection;
 use crate::repo::idempotency::{self, StoredResponse};
 use crate::repo::records::{self, Record, RecordRow};
-use crate::rules::{authorize, Access, Action};
+use crate::repo::relations::{self, RelationAccess};
+use crate::rules::{authorize, may_view, Access, Action};
 use crate::service::Resources;
 use kernel::{clock, ids, Principal};
 use serde_json::{Map, Value};
@@ -26,6 +28,23 @@ pub enum IfMatch {
 pub struct Idempotency {
     pub key: String,
     pub request_hash: Vec<u8>,
+    /// The client address, which scopes the keys of anonymous callers.
+    pub client_ip: Option<std::net::IpAddr>,
+}
+
+/// Whose keys an `Idempotency-Key` is looked up among: the user's, or for anonymous
+/// callers the client address's (IPv6 by its /64), never one scope shared by all
+/// strangers (one could replay another's response, or probe which keys are in use).
+fn idempotency_scope(
+    owner: Option<&str>,
+    client_ip: Option<std::net::IpAddr>,
+    col: &str,
+) -> String {
+    match (owner, client_ip) {
+        (Some(user), _) => format!("user:{user}:{col}"),
+        (None, Some(ip)) => format!("ip:{}:{col}", kernel::caller::client_network(ip)),
+        (None, None) => format!("ip:unknown:{col}"),
+    }
 }
 
 pub enum Created {
@@ -62,7 +81,51 @@ fn expected_version(
     }
 }
 
+/// True when `values` are exactly what `current` holds (compared as the stored values, so
+/// an RFC 3339 time written another way still counts as the same).
+fn unchanged(col: &Collection, current: &Record, values: &body::Values) -> bool {
+    let held = body::user_fields(col, &current.json);
+    match body::validate(col, &held, Mode::Replace) {
+        Ok(held) => values.iter().all(|v| held.contains(v)),
+        // The stored record no longer validates (a definition change): count it as changed.
+        Err(_) => false,
+    }
+}
+
 impl Resources {
+    /// Whether `caller` may view a record of `collection` owned by `owner`: a write
+    /// answers with the record only then (else 204, or 201 without a body).
+    pub fn may_view(
+        &self,
+        caller: Option<&Principal>,
+        collection: &str,
+        owner: Option<&str>,
+    ) -> bool {
+        self.registry
+            .get(collection)
+            .is_some_and(|col| may_view(&col.def.rules, caller, owner))
+    }
+
+    /// The caller's view access to each collection `col`'s relations point into.
+    fn relation_access(&self, col: &Collection, caller: Option<&Principal>) -> RelationAccess {
+        let mut access = RelationAccess::default();
+        for field in &col.def.fields {
+            let FieldType::Relation(rel) = &field.ty else {
+                continue;
+            };
+            if access.targets.contains_key(&rel.collection) {
+                continue;
+            }
+            let Some(target) = self.registry.get(&rel.collection) else {
+                continue;
+            };
+            if let Ok(view) = authorize(&target.def.rules, Action::View, caller) {
+                access.targets.insert(rel.collection.clone(), view);
+            }
+        }
+        access
+    }
+
     pub async fn get_record(
         &self,
         caller: Option<&Principal>,
@@ -106,7 +169,12 @@ impl Resources {
         authorize(&col.def.rules, Action::Create, caller).map_err(deny)?;
         let values = body::validate(&col, body, Mode::Create).map_err(ResourceError::Invalid)?;
         let owner = caller.map(|p| p.user_id.clone());
-        let scope = format!("{}:{}", owner.as_deref().unwrap_or("anonymous"), col.name());
+        let scope = idempotency_scope(
+            owner.as_deref(),
+            idem.as_ref().and_then(|i| i.client_ip),
+            col.name(),
+        );
+        let relation_access = self.relation_access(&col, caller);
         let me = self.clone();
         // Without a key the job's one change is the INSERT; with one it also stores the
         // response, and the two must stand or fall together.
@@ -122,6 +190,7 @@ impl Resources {
                     return Ok(Created::Replayed(stored));
                 }
             }
+            relations::check(conn, &col, &relation_access, &values, None)?;
             let record =
                 records::insert(conn, &col, &ids::new_id(), owner.as_deref(), &now, &values)?;
             if let Some(idem) = &idem {
@@ -158,8 +227,11 @@ impl Resources {
         let col = self.collection(collection)?;
         let access = authorize(&col.def.rules, Action::Update, caller).map_err(deny)?;
         let values = body::validate(&col, body, Mode::Replace).map_err(ResourceError::Invalid)?;
-        self.update(col, access, id, if_match, move |_, _| Ok(values))
-            .await
+        let relation_access = self.relation_access(&col, caller);
+        self.update(col, access, relation_access, id, if_match, move |_, _| {
+            Ok(values)
+        })
+        .await
     }
 
     /// PATCH: a JSON merge patch (RFC 7396) applied to the current record.
@@ -178,19 +250,31 @@ impl Resources {
         if !errors.is_empty() {
             return Err(ResourceError::Invalid(errors));
         }
-        self.update(col, access, id, if_match, move |col, current| {
-            let mut merged = Value::Object(body::user_fields(col, &current.json));
-            body::merge_patch(&mut merged, &Value::Object(patch));
-            let merged = merged.as_object().cloned().unwrap_or_default();
-            body::validate(col, &merged, Mode::Replace).map_err(ResourceError::Invalid)
-        })
+        let relation_access = self.relation_access(&col, caller);
+        self.update(
+            col,
+            access,
+            relation_access,
+            id,
+            if_match,
+            move |col, current| {
+                let mut merged = Value::Object(body::user_fields(col, &current.json));
+                body::merge_patch(&mut merged, &Value::Object(patch));
+                let merged = merged.as_object().cloned().unwrap_or_default();
+                body::validate(col, &merged, Mode::Replace).map_err(ResourceError::Invalid)
+            },
+        )
         .await
     }
 
+    /// Reads the current record, computes the new values from it, and writes them unless
+    /// they are the values it already has: a write that changes nothing (an empty PATCH)
+    /// bumps neither `version` nor `updated_at`.
     async fn update(
         &self,
         col: Arc<Collection>,
         access: Access,
+        relation_access: RelationAccess,
         id: &str,
         if_match: Option<IfMatch>,
         values: impl FnOnce(&Collection, &Record) -> Result<body::Values, ResourceError>
@@ -208,6 +292,10 @@ impl Resources {
                     records::get(conn, &col, &id, &access)?.ok_or(ResourceError::RecordNotFound)?;
                 let expected = expected_version(&current, if_match.as_ref())?;
                 let values = values(&col, &current)?;
+                if unchanged(&col, &current, &values) {
+                    return Ok(current);
+                }
+                relations::check(conn, &col, &relation_access, &values, Some(&current.json))?;
                 records::update(conn, &col, &id, &access, expected, &clock::now(), &values)
             })
             .await

@@ -4,3 +4,4 @@ pub mod collections;
 pub mod idempotency;
 pub mod list;
 pub mod records;
+pub mod relations;

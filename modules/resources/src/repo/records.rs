@@ -2,7 +2,6 @@
 //! optimistic-concurrency check inside the statement, so both are atomic with the write.
 
 use crate::error::ResourceError;
-use crate::fields::FieldType;
 use crate::registry::Collection;
 use crate::rules::Access;
 use crate::schema::quote;
@@ -189,40 +188,6 @@ pub fn get(
         .optional()?)
 }
 
-/// Checks that every relation value points at an existing record, so the client learns
-/// which field is wrong (a foreign key failure would not say).
-pub fn check_relations(
-    conn: &Connection,
-    col: &Collection,
-    values: &[(String, Sql)],
-) -> Result<(), ResourceError> {
-    let mut errors = Vec::new();
-    for (name, value) in values {
-        let (Some(field), Sql::Text(id)) = (col.field(name), value) else {
-            continue;
-        };
-        if let FieldType::Relation(r) = &field.ty {
-            let sql = format!(
-                "SELECT 1 FROM {} WHERE \"id\" = ?",
-                quote(&crate::schema::table_name(&r.collection))
-            );
-            let found = conn.prepare_cached(&sql)?.exists([id])?;
-            if !found {
-                errors.push(kernel::FieldError::new(
-                    name.clone(),
-                    kernel::FieldCode::RelationNotFound,
-                    format!("no record {id} in `{}`", r.collection),
-                ));
-            }
-        }
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ResourceError::Invalid(errors))
-    }
-}
-
 /// The INSERT naming the system columns, then `fields` in order.
 ///
 /// No RETURNING: SQLite runs RETURNING as a trigger, and a statement with a trigger
@@ -263,7 +228,6 @@ pub fn insert(
     now: &str,
     values: &[(String, Sql)],
 ) -> Result<RecordRow, ResourceError> {
-    check_relations(conn, col, values)?;
     let every_field = values.len() == col.def.fields.len()
         && values
             .iter()
@@ -300,7 +264,6 @@ pub fn update(
     now: &str,
     values: &[(String, Sql)],
 ) -> Result<Record, ResourceError> {
-    check_relations(conn, col, values)?;
     let mut sets = String::from("\"updated_at\" = ?, \"version\" = \"version\" + 1");
     let mut params = vec![Sql::Text(now.to_owned())];
     for (name, value) in values {

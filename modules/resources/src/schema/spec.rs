@@ -140,6 +140,9 @@ pub struct CollectionView {
     pub schema_version: i64,
     pub created_at: String,
     pub updated_at: String,
+    /// What the definition gives away that an admin may not expect (a `unique` field in a
+    /// collection not everyone may view, a `list` rule wider than `view`); never blocks.
+    pub warnings: Vec<String>,
 }
 
 pub(crate) fn rules_spec(rules: &Rules) -> RulesSpec {

@@ -1,9 +1,7 @@
 //! Limits and hostile input: deep nesting, size, injection attempts, odd names.
 
 use super::{err, lookup, ok, text};
-use crate::filter::{
-    compile, parse, MAX_CONDITIONS, MAX_CONTAINS, MAX_DEPTH, MAX_FILTER_BYTES,
-};
+use crate::filter::{compile, parse, MAX_CONDITIONS, MAX_CONTAINS, MAX_DEPTH, MAX_FILTER_BYTES};
 
 fn depth_error() -> String {
     format!("filter is nested deeper than {MAX_DEPTH} levels")
@@ -85,7 +83,10 @@ fn one_condition_too_many_is_refused_at_that_condition_naming_the_limit() {
     let chain = vec!["views=1"; MAX_CONDITIONS + 1].join("||");
     let (pos, message) = err(&chain);
     assert_eq!(pos, MAX_CONDITIONS * "views=1||".len());
-    assert!(message.contains(&format!("more than {MAX_CONDITIONS} conditions")), "{message}");
+    assert!(
+        message.contains(&format!("more than {MAX_CONDITIONS} conditions")),
+        "{message}"
+    );
     // `in` lists count once, however many values they hold.
     let lists = vec!["views in (1, 2, 3, 4, 5)"; MAX_CONDITIONS].join(" || ");
     assert!(parse(&lists).is_ok());
@@ -93,15 +94,20 @@ fn one_condition_too_many_is_refused_at_that_condition_naming_the_limit() {
 
 #[test]
 fn text_searches_are_capped_apart_from_other_conditions() {
-    let searches = vec!["title ~ 'a'"; MAX_CONTAINS].join(" || ");
+    let searches = ["title ~ 'a'"; MAX_CONTAINS].join(" || ");
     assert!(parse(&searches).is_ok());
     let mixed = format!("{searches} || title !~ 'b'");
     let (pos, message) = err(&mixed);
     assert_eq!(pos, searches.len() + " || title ".len());
-    assert!(message.contains(&format!("more than {MAX_CONTAINS}")), "{message}");
+    assert!(
+        message.contains(&format!("more than {MAX_CONTAINS}")),
+        "{message}"
+    );
     // The attack of the security review: ~300 `~` terms in 4 KB.
     let attack = vec!["title ~ 'xq'"; 300].join("||");
-    assert!(err(&attack[..MAX_FILTER_BYTES.min(attack.len())]).1.contains("more than"));
+    assert!(err(&attack[..MAX_FILTER_BYTES.min(attack.len())])
+        .1
+        .contains("more than"));
 }
 
 #[test]
