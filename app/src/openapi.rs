@@ -8,7 +8,7 @@ use poem::http::header;
 use poem::web::Data;
 use poem::{handler, Response};
 use poem_openapi::OpenApiService;
-use resources::CollectionsApi;
+use resources::{CollectionsApi, Resources};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -117,10 +117,19 @@ fn schema_refs(value: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// The document as the caller may see it: collections it may do nothing with are left
+/// out. It differs by `Authorization`, which caches must key on.
 #[handler]
-pub fn document(doc: Data<&Arc<ApiDocument>>) -> Response {
+pub fn document(
+    req: &poem::Request,
+    doc: Data<&Arc<ApiDocument>>,
+    resources: Data<&Resources>,
+) -> Response {
+    let caller = kernel::caller::caller(req);
+    let json = doc.json_for(|key| resources.documents_for(caller, key));
     Response::builder()
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::CACHE_CONTROL, "no-cache")
-        .body(doc.json().to_vec())
+        .header(header::VARY, "authorization")
+        .body(json.to_vec())
 }

@@ -50,7 +50,11 @@ pub fn build(
         )
         .at(
             "/api/v1/openapi.json",
-            get(openapi::document).with(Tag("/api/v1/openapi.json")),
+            // Behind authentication: the document shows a caller only what it may use.
+            get(openapi::document)
+                .with(rate_limit.clone())
+                .with(Authenticate::new(services.auth.clone()))
+                .with(Tag("/api/v1/openapi.json")),
         )
         .nest(
             "/api/v1",

@@ -337,3 +337,57 @@ async fn a_unique_field_in_a_private_collection_is_defined_with_a_warning() {
         .await;
     assert_eq!(resp.json::<Value>().await.unwrap()["warnings"], json!([]));
 }
+
+#[tokio::test]
+async fn the_openapi_document_shows_a_caller_only_the_collections_it_may_use() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    for def in [
+        json!({"name": "payroll", "fields": [{"name": "salary", "type": "integer"}]}),
+        json!({"name": "team", "fields": [{"name": "boss", "type": "relation", "collection": "payroll",
+                                           "on_delete": "set_null"}],
+               "rules": {"list": ["authenticated"], "view": ["authenticated"]}}),
+        json!({"name": "news", "fields": [{"name": "t", "type": "text"}],
+               "rules": {"list": ["public"], "view": ["public"]}}),
+        json!({"name": "inbox", "fields": [{"name": "t", "type": "text"}],
+               "rules": {"create": ["public"]}}),
+    ] {
+        assert_eq!(app.create_collection(&admin, def).await.status(), 201);
+    }
+    let doc = |token: Option<String>| {
+        let app = &app;
+        async move {
+            let resp = app
+                .req(Method::GET, "/api/v1/openapi.json", token.as_deref())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.headers()["vary"], "authorization");
+            resp.text().await.unwrap()
+        }
+    };
+    let anonymous = doc(None).await;
+    assert!(anonymous.contains("\"/news\"") && anonymous.contains("\"/inbox\""));
+    assert!(!anonymous.contains("payroll") && !anonymous.contains("salary"));
+    assert!(!anonymous.contains("\"/team\""));
+    let (_, alice) = app.user_token("alice@example.org", &[]).await;
+    let signed_in = doc(Some(alice)).await;
+    assert!(signed_in.contains("\"/team\""));
+    // The relation field says where it points (that is part of `team`), but the target's
+    // paths and fields stay out.
+    assert!(!signed_in.contains("\"/payroll\"") && !signed_in.contains("salary"));
+    assert!(!signed_in.contains("payroll.Record"));
+    let parsed: Value = serde_json::from_str(&signed_in).unwrap();
+    let boss = &parsed["components"]["schemas"]["team.RecordPartial"]["properties"]["expand"]
+        ["properties"]["boss"];
+    assert_eq!(boss["type"], "object");
+    let everything = doc(Some(admin)).await;
+    assert!(everything.contains("\"/payroll\"") && everything.contains("salary"));
+    // A bad token is refused, not served the anonymous document.
+    let resp = app
+        .req(Method::GET, "/api/v1/openapi.json", Some("hth_not_a_token"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 401, "unauthenticated").await;
+}

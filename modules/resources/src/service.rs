@@ -103,3 +103,21 @@ impl Resources {
 fn fragment_key(name: &str) -> String {
     format!("collection:{name}")
 }
+
+impl Resources {
+    /// Whether the OpenAPI document shown to `caller` holds the fragment under `key`: a
+    /// collection's paths and schemas only when some rule admits the caller to something
+    /// on it (listing, viewing, creating, changing or deleting its records). Admin-only
+    /// collections stay out of everyone else's document.
+    pub fn documents_for(&self, caller: Option<&kernel::Principal>, key: &str) -> bool {
+        let Some(name) = key.strip_prefix("collection:") else {
+            return true;
+        };
+        let Some(col) = self.registry.get(name) else {
+            return false;
+        };
+        crate::rules::Action::ALL
+            .iter()
+            .any(|a| crate::rules::authorize(&col.def.rules, *a, caller).is_ok())
+    }
+}
