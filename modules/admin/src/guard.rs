@@ -9,7 +9,7 @@ use crate::page;
 use crate::session::same;
 use crate::Admin;
 use auth::Ctx;
-use kernel::{AdminPrincipal, Principal, Scope};
+use kernel::{AdminWriter, Principal, Scope};
 use poem::http::{header, Method, StatusCode};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 
@@ -89,7 +89,7 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
             scopes: Scope::ALL.into_iter().collect(),
             credential: kernel::Credential::Dashboard,
         };
-        let Ok(admin) = AdminPrincipal::check(principal) else {
+        let Ok(admin) = AdminWriter::check(principal) else {
             return Ok(to_login(&req, https));
         };
         let form = if matches!(*req.method(), Method::GET | Method::HEAD) {

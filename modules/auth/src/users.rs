@@ -5,7 +5,7 @@
 use crate::error::AuthError;
 use crate::repo::{self, UserChanges};
 use crate::service::{check_password, check_roles, normalize_email, AuthService, Ctx, User};
-use kernel::{clock, AdminPrincipal};
+use kernel::{clock, AdminPrincipal, AdminWriter};
 
 /// A page of users.
 pub struct UserPage {
@@ -46,7 +46,7 @@ impl AuthService {
 
     pub async fn admin_create_user(
         &self,
-        admin: &AdminPrincipal,
+        admin: &AdminWriter,
         email: &str,
         password: &str,
         roles: Vec<String>,
@@ -64,7 +64,7 @@ impl AuthService {
 
     pub async fn update_user(
         &self,
-        admin: &AdminPrincipal,
+        admin: &AdminWriter,
         id: &str,
         update: UserUpdate,
         ctx: &Ctx,
@@ -117,7 +117,7 @@ impl AuthService {
 
     pub async fn delete_user(
         &self,
-        admin: &AdminPrincipal,
+        admin: &AdminWriter,
         id: &str,
         ctx: &Ctx,
     ) -> Result<(), AuthError> {

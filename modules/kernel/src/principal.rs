@@ -69,6 +69,11 @@ impl Principal {
         self.is_admin && self.has_scope(Scope::Admin)
     }
 
+    /// Admin changes (collections, users, settings) also need the `write` scope.
+    pub fn acts_as_admin_writer(&self) -> bool {
+        self.acts_as_admin() && self.has_scope(Scope::Write)
+    }
+
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.contains(role)
     }
@@ -91,7 +96,11 @@ mod tests {
         assert!(!p.acts_as_admin());
         p.scopes.insert(Scope::Admin);
         assert!(p.acts_as_admin());
+        assert!(!p.acts_as_admin_writer(), "admin without write");
+        p.scopes.insert(Scope::Write);
+        assert!(p.acts_as_admin_writer());
         p.is_admin = false;
+        assert!(!p.acts_as_admin_writer());
         assert!(!p.acts_as_admin());
         assert_eq!(Scope::parse("write"), Some(Scope::Write));
         assert_eq!(Scope::parse("root"), None);

@@ -4,7 +4,7 @@ use super::Tag;
 use crate::repo::audit::AuditRow;
 use crate::service::{AuthService, Ctx};
 use crate::settings::{AuthSettings, SettingSource, SettingsUpdate};
-use kernel::{AdminPrincipal, BearerAuth, Problem};
+use kernel::{AdminPrincipal, AdminWriter, BearerAuth, Problem};
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::Query;
@@ -226,7 +226,7 @@ impl AdminApi {
         auth: BearerAuth,
         body: Json<SettingsPatch>,
     ) -> Result<Json<SettingsBody>, Problem> {
-        let admin = AdminPrincipal::check(auth.0)?;
+        let admin = AdminWriter::check(auth.0)?;
         let body = body.0;
         let update = SettingsUpdate {
             allow_signups: body.allow_signups,
