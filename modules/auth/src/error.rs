@@ -23,6 +23,11 @@ pub enum AuthError {
     Throttled(u64),
     #[error("{0}")]
     Forbidden(String),
+    /// A malformed query parameter (`detail` names it).
+    #[error("{0}")]
+    BadQuery(String),
+    #[error("an account may hold at most {0} live personal tokens")]
+    TokenLimit(i64),
     #[error("{0}")]
     Conflict(String),
     #[error(transparent)]
@@ -60,6 +65,14 @@ impl From<AuthError> for Problem {
                 .with_retry_after(secs),
             AuthError::Forbidden(detail) => {
                 Problem::new(ProblemCode::Forbidden).with_detail(detail)
+            }
+            AuthError::BadQuery(detail) => {
+                Problem::new(ProblemCode::InvalidQuery).with_detail(detail)
+            }
+            AuthError::TokenLimit(max) => {
+                Problem::new(ProblemCode::TokenLimitReached).with_detail(format!(
+                    "this account already has {max} live personal tokens; revoke unused ones first"
+                ))
             }
             AuthError::Conflict(detail) => Problem::new(ProblemCode::Conflict).with_detail(detail),
             AuthError::Storage(e) => e.into(),

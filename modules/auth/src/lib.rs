@@ -27,7 +27,7 @@ mod users;
 pub use api::{AdminApi, AuthApi, TokensApi, UsersApi};
 pub use error::AuthError;
 pub use middleware::Authenticate;
-pub use personal::CreatedToken;
+pub use personal::{CreatedToken, TokenPage, MAX_LIVE_TOKENS, MAX_PAGE as MAX_TOKEN_PAGE};
 pub use repo::audit::AuditRow;
 pub use repo::PersonalToken;
 pub use service::{check_new_account, AuthConfig, AuthService, Ctx, Session, User};

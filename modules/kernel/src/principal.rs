@@ -11,16 +11,20 @@ pub enum Scope {
     Write,
     /// System APIs (only effective for admins).
     Admin,
+    /// Creating and revoking personal tokens, for a token rather than a login: without
+    /// it, only an interactive login (a session or the dashboard) manages tokens.
+    Tokens,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 3] = [Scope::Read, Scope::Write, Scope::Admin];
+    pub const ALL: [Scope; 4] = [Scope::Read, Scope::Write, Scope::Admin, Scope::Tokens];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Read => "read",
             Scope::Write => "write",
             Scope::Admin => "admin",
+            Scope::Tokens => "tokens",
         }
     }
 
@@ -72,6 +76,12 @@ impl Principal {
     /// Admin changes (collections, users, settings) also need the `write` scope.
     pub fn acts_as_admin_writer(&self) -> bool {
         self.acts_as_admin() && self.has_scope(Scope::Write)
+    }
+
+    /// Creating or revoking personal tokens: an interactive login, or a token that was
+    /// given the `tokens` scope explicitly.
+    pub fn may_manage_tokens(&self) -> bool {
+        self.credential.is_interactive() || self.has_scope(Scope::Tokens)
     }
 
     pub fn has_role(&self, role: &str) -> bool {
