@@ -24,6 +24,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "admin_sessions",
         sql: include_str!("../../migrations/0004_admin_sessions.sql"),
     },
+    Migration {
+        version: 5,
+        name: "credentials_changed",
+        sql: include_str!("../../migrations/0005_credentials_changed.sql"),
+    },
 ];
 
 #[cfg(test)]

@@ -81,6 +81,16 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
                 return Ok(to_login(&req, https));
             }
         };
+        // A password reset or change (API, dashboard or `hearth admin create` in another
+        // process) after this session began ends it, and every other session of the user
+        // that began before the reset.
+        if row.created_ms <= user.credentials_changed_ms {
+            let _ = inner
+                .sessions
+                .revoke_all(&user.id, user.credentials_changed_ms)
+                .await;
+            return Ok(to_login(&req, https));
+        }
         let principal = Principal {
             user_id: user.id.clone(),
             email: user.email.clone(),

@@ -15,6 +15,7 @@ mod middleware;
 mod password;
 mod personal;
 mod repo;
+mod revocations;
 mod service;
 mod sessions;
 mod settings;

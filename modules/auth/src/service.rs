@@ -71,6 +71,9 @@ pub struct User {
     pub disabled: bool,
     pub created_at: String,
     pub updated_at: String,
+    /// Unix ms of the last password reset or change, disabling or recovery (0: never):
+    /// sessions elsewhere (the dashboard's) started at or before it are over.
+    pub credentials_changed_ms: i64,
 }
 
 impl From<repo::UserRow> for User {
@@ -83,6 +86,7 @@ impl From<repo::UserRow> for User {
             disabled: row.disabled,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            credentials_changed_ms: row.credentials_changed_ms,
         }
     }
 }
@@ -111,11 +115,14 @@ pub struct AuthService {
 
 impl AuthService {
     pub fn new(db: Db, config: AuthConfig) -> Self {
+        // Revocations by other processes on this database reach the cache through a
+        // file beside it (see `revocations`).
+        let revocations = crate::revocations::Revocations::beside(db.path());
         AuthService {
             db,
             passwords: Passwords::new(),
             config,
-            cache: Arc::default(),
+            cache: Arc::new(TokenCache::new(Some(revocations))),
             throttle: Arc::default(),
             setup: Arc::default(),
             settings_listeners: Arc::default(),
@@ -124,7 +131,9 @@ impl AuthService {
     }
 
     /// Creates an admin, or resets an existing account with this email to an enabled
-    /// admin with this password (revoking its sessions).
+    /// admin with this password (the recovery path: every token and dashboard session
+    /// of the account ends at once, in this process and in a server sharing the
+    /// database).
     pub async fn create_admin(&self, email: &str, password: &str) -> Result<User, AuthError> {
         let email = check_new_account(email, password)?;
         let hash = self.passwords.hash(password.to_owned()).await;
@@ -136,7 +145,7 @@ impl AuthService {
                     .map_err(AuthError::from)
             })
             .await?;
-        self.cache.forget_user(&id);
+        self.cache.revoke_user_everywhere(&id);
         self.user(&id).await
     }
 
@@ -301,9 +310,10 @@ impl AuthService {
         }
         let digest = token::digest(bearer);
         let now = clock::now();
-        if let Some(entry) = self.cache.get(&digest, &now) {
-            return Ok(entry.principal);
-        }
+        let since = match self.cache.lookup(&digest, &now) {
+            Ok(entry) => return Ok(entry.principal),
+            Err(generation) => generation,
+        };
         let key = digest.clone();
         let verified = self
             .db
@@ -319,6 +329,7 @@ impl AuthService {
                 verified.family,
                 verified.expires_at,
             ),
+            since,
         );
         Ok(principal)
     }

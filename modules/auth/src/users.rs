@@ -1,5 +1,5 @@
 //! User management for admins. Disabling a user or changing their password revokes
-//! every token they hold at once; changing roles or admin rights takes effect on their
+//! every token they hold and ends their dashboard sessions at once; changing roles or admin rights takes effect on their
 //! next request (the token cache forgets them).
 
 use crate::error::AuthError;
@@ -105,12 +105,16 @@ impl AuthService {
                     }
                 })?;
                 if revoke {
-                    repo::revoke_user(conn, &target, &now)?;
+                    repo::revoke_credentials(conn, &target, &now)?;
                 }
                 Ok(())
             })
             .await?;
-        self.cache.forget_user(id);
+        if revoke {
+            self.cache.revoke_user_everywhere(id);
+        } else {
+            self.cache.forget_user(id);
+        }
         self.audit(ctx.event("user.updated").by(admin.principal()).target(id));
         self.user(id).await
     }
@@ -133,7 +137,7 @@ impl AuthService {
                 Ok(())
             })
             .await?;
-        self.cache.forget_user(id);
+        self.cache.revoke_user_everywhere(id);
         self.audit(ctx.event("user.deleted").by(admin.principal()).target(id));
         Ok(())
     }

@@ -13,10 +13,12 @@ pub struct UserRow {
     pub disabled: bool,
     pub created_at: String,
     pub updated_at: String,
+    /// Unix ms of the last password reset or change, disabling or recovery (0: never).
+    pub credentials_changed_ms: i64,
 }
 
-const USER_COLUMNS: &str =
-    "id, email, password_hash, is_admin, roles, disabled, created_at, updated_at";
+const USER_COLUMNS: &str = "id, email, password_hash, is_admin, roles, disabled, created_at, \
+     updated_at, credentials_changed_ms";
 
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<UserRow> {
     let roles: String = row.get(4)?;
@@ -29,6 +31,7 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<UserRow> {
         disabled: row.get(5)?,
         created_at: row.get(6)?,
         updated_at: row.get(7)?,
+        credentials_changed_ms: row.get(8)?,
     })
 }
 
@@ -55,7 +58,8 @@ pub fn admin_exists(conn: &Connection) -> Result<bool, StorageError> {
 }
 
 /// Creates the admin, or makes an existing account with that email an enabled admin
-/// with the new password. A reset revokes every session the account had.
+/// with the new password. A reset revokes every credential the account had (see
+/// [`revoke_credentials`]).
 pub fn upsert_admin(
     conn: &Connection,
     new_id: &str,
@@ -73,11 +77,9 @@ pub fn upsert_admin(
              RETURNING id",
         )?
         .query_row(params![new_id, email, password_hash, now], |r| r.get(0))?;
-    conn.prepare_cached(
-        "UPDATE tokens SET revoked_at = ?2
-         WHERE user_id = ?1 AND kind IN ('access', 'refresh') AND revoked_at IS NULL",
-    )?
-    .execute(params![id, now])?;
+    if id != new_id {
+        revoke_credentials(conn, &id, now)?;
+    }
     Ok(id)
 }
 
@@ -165,4 +167,20 @@ pub fn other_admins(conn: &Connection, id: &str) -> Result<i64, StorageError> {
             "SELECT count(*) FROM users WHERE is_admin = 1 AND disabled = 0 AND id != ?1",
         )?
         .query_row([id], |r| r.get(0))?)
+}
+
+/// After a password reset or change, disabling or recovery: revokes every token of the
+/// user (access, refresh and personal) and records the moment, which ends every
+/// dashboard session started before it.
+pub fn revoke_credentials(conn: &Connection, user_id: &str, now: &str) -> Result<(), StorageError> {
+    super::revoke_user(conn, user_id, now)?;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    conn.prepare_cached(
+        "UPDATE users SET credentials_changed_ms = max(?2, credentials_changed_ms + 1) WHERE id = ?1",
+    )?
+    .execute(params![user_id, now_ms])?;
+    Ok(())
 }
