@@ -38,6 +38,10 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_login() {
         .await
         .unwrap();
     let first = login_body(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(
+        me_status(&app, first["access_token"].as_str().unwrap()).await,
+        200
+    );
     let refresh = |t: Value| {
         app.req(Method::POST, "/api/v1/auth/refresh", None)
             .json(&json!({"refresh_token": t}))
@@ -50,6 +54,12 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_login() {
     assert_eq!(
         me_status(&app, second["access_token"].as_str().unwrap()).await,
         200
+    );
+    // The access token the refresh replaced is revoked with it (issue 14 item 13), even
+    // though it was cached and has most of its hour left.
+    assert_eq!(
+        me_status(&app, first["access_token"].as_str().unwrap()).await,
+        401
     );
     // The first refresh token was rotated out: presenting it again is theft.
     assert_problem(

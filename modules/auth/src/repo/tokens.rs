@@ -157,6 +157,20 @@ pub fn revoke_family(conn: &Connection, family: &str, now: &str) -> Result<usize
         .execute(params![family, now])?)
 }
 
+/// Revokes the live access tokens of a login (when its refresh token is used).
+pub fn revoke_family_access(
+    conn: &Connection,
+    family: &str,
+    now: &str,
+) -> Result<usize, StorageError> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE tokens SET revoked_at = ?2
+             WHERE family = ?1 AND kind = 'access' AND revoked_at IS NULL",
+        )?
+        .execute(params![family, now])?)
+}
+
 /// Revokes every token of the user (all kinds, personal ones included).
 pub fn revoke_user(conn: &Connection, user_id: &str, now: &str) -> Result<usize, StorageError> {
     Ok(conn
