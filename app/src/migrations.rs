@@ -29,6 +29,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "credentials_changed",
         sql: include_str!("../../migrations/0005_credentials_changed.sql"),
     },
+    Migration {
+        version: 6,
+        name: "email_key",
+        sql: include_str!("../../migrations/0006_email_key.sql"),
+    },
 ];
 
 #[cfg(test)]

@@ -260,9 +260,9 @@ async fn register_follows_the_setting_and_refuses_mass_assignment() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 201);
-    let user: Value = resp.json().await.unwrap();
-    assert_eq!(user["is_admin"], false);
+    assert_eq!(resp.status(), 202);
+    let me: Value = login_body(&app, "new@example.org", "a good password").await;
+    assert_eq!(me["user"]["is_admin"], false);
     let resp = app
         .req(Method::POST, "/api/v1/auth/register", None)
         .json(&json!({"email": "evil@example.org", "password": "a good password", "is_admin": true, "roles": ["editor"]}))

@@ -21,6 +21,8 @@ pub enum AuthError {
     EmailTaken,
     #[error("too many failed logins; retry in {0} s")]
     Throttled(u64),
+    #[error("too many sign-ups from this address; retry in {0} s")]
+    SignupThrottled(u64),
     #[error("{0}")]
     Forbidden(String),
     /// A malformed query parameter (`detail` names it).
@@ -62,6 +64,9 @@ impl From<AuthError> for Problem {
                 .with_detail(
                     "too many failed logins for this account or address; wait before retrying",
                 )
+                .with_retry_after(secs),
+            AuthError::SignupThrottled(secs) => Problem::new(ProblemCode::RateLimited)
+                .with_detail("too many sign-ups from this address; wait before retrying")
                 .with_retry_after(secs),
             AuthError::Forbidden(detail) => {
                 Problem::new(ProblemCode::Forbidden).with_detail(detail)

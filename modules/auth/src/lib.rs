@@ -7,9 +7,11 @@
 //! and its run-time settings. This module owns the `users`, `tokens`, `audit_log` and
 //! `settings` tables.
 
+mod addresses;
 mod api;
 mod audit_log;
 mod cache;
+mod emails;
 mod error;
 mod middleware;
 mod password;
@@ -26,6 +28,7 @@ mod token;
 mod users;
 
 pub use api::{AdminApi, AuthApi, TokensApi, UsersApi};
+pub use emails::email_key;
 pub use error::AuthError;
 pub use middleware::Authenticate;
 pub use personal::{CreatedToken, TokenPage, MAX_LIVE_TOKENS, MAX_PAGE as MAX_TOKEN_PAGE};

@@ -3,6 +3,7 @@
 //! management and the audit log extend `AuthService` in their own files.
 
 use crate::cache::{Entry, TokenCache};
+use crate::emails::{email_key, normalize_email};
 use crate::error::AuthError;
 use crate::password::{self, Passwords};
 use crate::settings::{ConfiguredSettings, SettingsListener};
@@ -107,6 +108,7 @@ pub struct AuthService {
     pub(crate) config: AuthConfig,
     pub(crate) cache: Arc<TokenCache>,
     pub(crate) throttle: Arc<LoginThrottle>,
+    pub(crate) signups: Arc<crate::signup::SignupThrottle>,
     pub(crate) setup: Arc<Mutex<Option<crate::setup::SetupToken>>>,
     /// Shared by every clone: whoever subscribed is told about changes made through any.
     pub(crate) settings_listeners: Arc<RwLock<Vec<SettingsListener>>>,
@@ -124,6 +126,7 @@ impl AuthService {
             config,
             cache: Arc::new(TokenCache::new(Some(revocations))),
             throttle: Arc::default(),
+            signups: Arc::default(),
             setup: Arc::default(),
             settings_listeners: Arc::default(),
             settings_writes: Arc::default(),
@@ -136,12 +139,13 @@ impl AuthService {
     /// database).
     pub async fn create_admin(&self, email: &str, password: &str) -> Result<User, AuthError> {
         let email = check_new_account(email, password)?;
+        let key = email_key(&email);
         let hash = self.passwords.hash(password.to_owned()).await;
         let new_id = ids::new_id();
         let id = self
             .db
             .write(move |conn| {
-                repo::upsert_admin(conn, &new_id, &email, &hash, &clock::now())
+                repo::upsert_admin(conn, &new_id, &email, &key, &hash, &clock::now())
                     .map_err(AuthError::from)
             })
             .await?;
@@ -168,13 +172,15 @@ impl AuthService {
         is_admin: bool,
     ) -> Result<User, AuthError> {
         let email = check_new_account(email, password)?;
+        let key = email_key(&email);
         check_roles(&roles)?;
         let hash = self.passwords.hash(password.to_owned()).await;
         let id = ids::new_id();
         let new_id = id.clone();
         self.db
             .write(move |conn| {
-                repo::insert_user(conn, &new_id, &email, &hash, &roles, &clock::now()).map_err(
+                let now = clock::now();
+                repo::insert_user(conn, &new_id, &email, &key, &hash, &roles, &now).map_err(
                     |e| {
                         if e.is_unique_violation() {
                             AuthError::EmailTaken
@@ -221,7 +227,8 @@ impl AuthService {
         ctx: &Ctx,
     ) -> Result<Session, AuthError> {
         let email = email.trim().to_owned();
-        let account_key = format!("acct:{}", email.to_lowercase());
+        let key = email_key(&email);
+        let account_key = format!("acct:{key}");
         let mut keys = vec![account_key.clone()];
         if let Some(ip) = ctx.ip {
             keys.push(format!("ip:{ip}"));
@@ -233,9 +240,9 @@ impl AuthService {
         let row = if email.is_empty() || email.len() > 254 {
             None
         } else {
-            let lookup = email.clone();
+            let lookup = key.clone();
             self.db
-                .read(move |conn| repo::user_by_email(conn, &lookup).map_err(AuthError::from))
+                .read(move |conn| repo::user_by_email_key(conn, &lookup).map_err(AuthError::from))
                 .await?
         };
         let hash = row.as_ref().map(|r| r.password_hash.clone());
@@ -366,28 +373,6 @@ pub fn check_new_account(email: &str, password: &str) -> Result<String, AuthErro
     Ok(email)
 }
 
-/// Trims and checks the shape of an email; case is kept (uniqueness ignores it).
-pub(crate) fn normalize_email(email: &str) -> Result<String, AuthError> {
-    let email = email.trim();
-    let invalid =
-        || AuthError::invalid("email", FieldCode::InvalidEmail, "must be an email address");
-    if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(invalid());
-    }
-    match email.split_once('@') {
-        Some((local, domain))
-            if !local.is_empty()
-                && !domain.contains('@')
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.') =>
-        {
-            Ok(email.to_owned())
-        }
-        _ => Err(invalid()),
-    }
-}
-
 pub(crate) fn check_password(password: &str) -> Result<(), AuthError> {
     if password.chars().count() < password::MIN_LENGTH {
         return Err(AuthError::invalid(
@@ -409,26 +394,6 @@ pub(crate) fn check_password(password: &str) -> Result<(), AuthError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn email_shapes() {
-        assert_eq!(
-            normalize_email("  Ada@Example.org ").unwrap(),
-            "Ada@Example.org"
-        );
-        for bad in [
-            "",
-            "ada",
-            "ada@",
-            "@example.org",
-            "ada@example",
-            "a b@example.org",
-            "a@b@c.org",
-            "ada@example.org.",
-        ] {
-            assert!(normalize_email(bad).is_err(), "{bad:?} accepted");
-        }
-    }
 
     #[test]
     fn password_policy() {

@@ -2,9 +2,10 @@
 //! every token they hold and ends their dashboard sessions at once; changing roles or admin rights takes effect on their
 //! next request (the token cache forgets them).
 
+use crate::emails::{email_key, normalize_email};
 use crate::error::AuthError;
 use crate::repo::{self, UserChanges};
-use crate::service::{check_password, check_roles, normalize_email, AuthService, Ctx, User};
+use crate::service::{check_password, check_roles, AuthService, Ctx, User};
 use kernel::{clock, AdminPrincipal, AdminWriter};
 
 /// A page of users.
@@ -69,7 +70,15 @@ impl AuthService {
         update: UserUpdate,
         ctx: &Ctx,
     ) -> Result<User, AuthError> {
-        let email = update.email.as_deref().map(normalize_email).transpose()?;
+        let email = update
+            .email
+            .as_deref()
+            .map(normalize_email)
+            .transpose()?
+            .map(|e| {
+                let key = email_key(&e);
+                (e, key)
+            });
         if let Some(p) = &update.password {
             check_password(p)?;
         }
