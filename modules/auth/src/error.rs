@@ -62,7 +62,7 @@ impl From<AuthError> for Problem {
                 )]),
             AuthError::Throttled(secs) => Problem::new(ProblemCode::RateLimited)
                 .with_detail(
-                    "too many failed logins for this account or address; wait before retrying",
+                    "too many failed logins from this address; wait the number of seconds in Retry-After",
                 )
                 .with_retry_after(secs),
             AuthError::SignupThrottled(secs) => Problem::new(ProblemCode::RateLimited)

@@ -12,7 +12,7 @@ use crate::{repo, token};
 use kernel::{clock, ids, AuditEvent, FieldCode, Principal};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use storage::Db;
 
 #[derive(Clone, Debug)]
@@ -219,7 +219,8 @@ impl AuthService {
 
     /// Checks the password and issues an access and a refresh token. Unknown email,
     /// wrong password and disabled account give the same error after the same work;
-    /// repeated failures per account and per address are throttled.
+    /// an address that keeps failing waits longer and longer (see `throttle`), one that
+    /// has not failed is never refused.
     pub async fn login(
         &self,
         email: &str,
@@ -228,12 +229,9 @@ impl AuthService {
     ) -> Result<Session, AuthError> {
         let email = email.trim().to_owned();
         let key = email_key(&email);
-        let account_key = format!("acct:{key}");
-        let mut keys = vec![account_key.clone()];
-        if let Some(ip) = ctx.ip {
-            keys.push(format!("ip:{ip}"));
-        }
-        if let Err(wait) = self.throttle.check(&keys) {
+        let address = crate::addresses::address_key(ctx.ip);
+        if let Err(wait) = self.throttle.check(&key, &address, Instant::now()) {
+            self.throttle.record_refused(&key, &address, Instant::now());
             self.audit(ctx.event("login.throttled").target(email.clone()));
             return Err(AuthError::Throttled(wait));
         }
@@ -250,12 +248,12 @@ impl AuthService {
         let user = match row {
             Some(row) if password_ok && !row.disabled => User::from(row),
             _ => {
-                self.throttle.record_failure(&keys);
+                self.throttle.record_failure(&key, &address, Instant::now());
                 self.audit(ctx.event("login.failed").target(email));
                 return Err(AuthError::InvalidCredentials);
             }
         };
-        self.throttle.clear(&account_key);
+        self.throttle.record_success(&key, &address);
         let mut event = ctx.event("login.succeeded").target(user.id.clone());
         event.actor_id = Some(user.id.clone());
         event.actor_email = Some(user.email.clone());

@@ -59,8 +59,9 @@ impl AuthApi {
     /// Log in with email and password.
     ///
     /// Returns a short-lived access token and a refresh token. Wrong email and wrong
-    /// password get the same 401; after 10 failures in 15 minutes for an account or an
-    /// address, 429 with `Retry-After`.
+    /// password get the same 401. An address that keeps failing waits longer and longer
+    /// (429 with `Retry-After`, from 1 s doubling up to 15 minutes); an address that has
+    /// not been failing is never refused.
     #[oai(path = "/auth/login", method = "post", operation_id = "login")]
     async fn login(
         &self,
