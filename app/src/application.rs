@@ -264,6 +264,9 @@ impl Application {
         if let Some(backups) = self.config.backups.clone() {
             tokio::spawn(crate::backups::run(self.db.clone(), backups));
         }
+        if let Some(retention) = self.config.audit_retention {
+            tokio::spawn(self.auth.clone().prune_audit_log_forever(retention));
+        }
         let options = ServerOptions {
             header_read_timeout: self.config.header_read_timeout,
             shutdown_timeout: self.config.shutdown_timeout,

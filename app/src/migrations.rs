@@ -34,6 +34,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "email_key",
         sql: include_str!("../../migrations/0006_email_key.sql"),
     },
+    Migration {
+        version: 7,
+        name: "audit_aggregation",
+        sql: include_str!("../../migrations/0007_audit_aggregation.sql"),
+    },
 ];
 
 #[cfg(test)]

@@ -31,6 +31,11 @@ struct AuditBody {
     request_id: Option<String>,
     #[oai(nullable)]
     detail: Option<Any<serde_json::Value>>,
+    /// How many times it happened: repeats (same action, actor, target and address,
+    /// without detail) within 10 minutes of `at` are one entry.
+    count: i64,
+    /// When the latest of them happened (`at` is the first).
+    last_at: String,
 }
 
 impl From<AuditRow> for AuditBody {
@@ -45,6 +50,8 @@ impl From<AuditRow> for AuditBody {
             ip: r.ip,
             request_id: r.request_id,
             detail: r.detail.map(Any),
+            count: r.count,
+            last_at: r.last_at,
         }
     }
 }
