@@ -29,6 +29,8 @@ pub enum StartError {
     Resources(String),
     #[error("cannot read the stored settings: {0}")]
     Settings(String),
+    #[error("cannot normalise the stored email addresses: {0}")]
+    Accounts(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -181,6 +183,10 @@ impl Application {
             .map_err(|e| StartError::Locked(e.to_string()))?;
         let db = open_database(&config).await?;
         let auth = auth_service(db.clone(), &config);
+        if let Err(e) = auth.normalize_stored_emails().await {
+            let _ = db.close().await;
+            return Err(StartError::Accounts(e.to_string()));
+        }
         let docs = crate::openapi::new_document();
         let resources = Resources::load(db.clone(), docs.clone())
             .await
@@ -258,6 +264,9 @@ impl Application {
     ) -> Result<(), StartError> {
         if let Some(backups) = self.config.backups.clone() {
             tokio::spawn(crate::backups::run(self.db.clone(), backups));
+        }
+        if let Some(retention) = self.config.audit_retention {
+            tokio::spawn(self.auth.clone().prune_audit_log_forever(retention));
         }
         let options = ServerOptions {
             header_read_timeout: self.config.header_read_timeout,

@@ -141,6 +141,9 @@ pub struct SettingArgs {
     /// Require `Authorization: Bearer TOKEN` on /metrics (off when empty) [env: HEARTH_METRICS_TOKEN]
     #[arg(long, global = true, value_name = "TOKEN")]
     pub metrics_token: Option<String>,
+    /// How long audit events are kept, e.g. 90d; 0 keeps them forever [env: HEARTH_AUDIT_RETENTION]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub audit_retention: Option<String>,
 }
 
 impl SettingArgs {
@@ -175,6 +178,7 @@ impl SettingArgs {
             ("backup_dir", &self.backup_dir),
             ("backup_keep", &self.backup_keep),
             ("metrics_token", &self.metrics_token),
+            ("audit_retention", &self.audit_retention),
         ];
         for (name, value) in given {
             if let Some(v) = value {

@@ -175,7 +175,11 @@ async fn admin_create(
     auth::check_new_account(email, &password).map_err(|e| CommandError::Usage(e.to_string()))?;
     let db = application::open_database(&config).await?;
     let auth = application::auth_service(db.clone(), &config);
-    let result = auth.create_admin(email, &password).await;
+    // Accounts keyed before this binary's email rules must be found by their key.
+    let result = match auth.normalize_stored_emails().await {
+        Ok(()) => auth.create_admin(email, &password).await,
+        Err(e) => Err(e),
+    };
     let _ = db.close().await;
     match result {
         Ok(user) => {

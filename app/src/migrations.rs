@@ -24,6 +24,21 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "admin_sessions",
         sql: include_str!("../../migrations/0004_admin_sessions.sql"),
     },
+    Migration {
+        version: 5,
+        name: "credentials_changed",
+        sql: include_str!("../../migrations/0005_credentials_changed.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "email_key",
+        sql: include_str!("../../migrations/0006_email_key.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "audit_aggregation",
+        sql: include_str!("../../migrations/0007_audit_aggregation.sql"),
+    },
 ];
 
 #[cfg(test)]

@@ -418,7 +418,8 @@ async fn settings_form_changes_cors_and_rate_limits_and_returns_them_to_the_conf
 async fn the_users_page_pages_through_every_account() {
     let app = spawn_app().await;
     let c = admin_session(&app).await;
-    let token = app.admin_token().await;
+    // Not `admin_token()`: resetting the admin again would end the dashboard session.
+    let token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let created: Vec<_> = (0..104)
         .map(|i| {
             let req = app

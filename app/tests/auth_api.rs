@@ -38,6 +38,10 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_login() {
         .await
         .unwrap();
     let first = login_body(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(
+        me_status(&app, first["access_token"].as_str().unwrap()).await,
+        200
+    );
     let refresh = |t: Value| {
         app.req(Method::POST, "/api/v1/auth/refresh", None)
             .json(&json!({"refresh_token": t}))
@@ -50,6 +54,12 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_login() {
     assert_eq!(
         me_status(&app, second["access_token"].as_str().unwrap()).await,
         200
+    );
+    // The access token the refresh replaced is revoked with it (issue 14 item 13), even
+    // though it was cached and has most of its hour left.
+    assert_eq!(
+        me_status(&app, first["access_token"].as_str().unwrap()).await,
+        401
     );
     // The first refresh token was rotated out: presenting it again is theft.
     assert_problem(
@@ -250,9 +260,9 @@ async fn register_follows_the_setting_and_refuses_mass_assignment() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 201);
-    let user: Value = resp.json().await.unwrap();
-    assert_eq!(user["is_admin"], false);
+    assert_eq!(resp.status(), 202);
+    let me: Value = login_body(&app, "new@example.org", "a good password").await;
+    assert_eq!(me["user"]["is_admin"], false);
     let resp = app
         .req(Method::POST, "/api/v1/auth/register", None)
         .json(&json!({"email": "evil@example.org", "password": "a good password", "is_admin": true, "roles": ["editor"]}))
@@ -303,7 +313,7 @@ async fn setup_token_creates_the_first_admin_once() {
 }
 
 #[tokio::test]
-async fn failed_logins_are_throttled_per_account_and_audited() {
+async fn failed_logins_are_delayed_for_the_failing_address_and_audited() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
     app.auth
@@ -315,27 +325,29 @@ async fn failed_logins_are_throttled_per_account_and_audited() {
             .json(&json!({"email": "victim@example.org", "password": pw}))
             .send()
     };
-    for _ in 0..10 {
+    for _ in 0..5 {
         assert_eq!(attempt("wrong").await.unwrap().status(), 401);
     }
+    // This address has failed five times: it waits, even with the right password.
     let resp = attempt("the right password").await.unwrap();
     let retry: u64 = resp.headers()["retry-after"]
         .to_str()
         .unwrap()
         .parse()
         .unwrap();
-    assert!(retry > 60, "{retry}");
+    assert_eq!(retry, 1, "the first delay is a second");
     assert_problem(resp, 429, "rate_limited").await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(attempt("the right password").await.unwrap().status(), 200);
     // Audit events are written on a task of their own after each response.
     let audit = app
         .get_json_until(
             "/api/v1/admin/audit?action=login.failed&limit=50",
             Some(&admin),
-            |audit| audit["items"].as_array().is_some_and(|i| i.len() >= 10),
+            |audit| audit["items"].as_array().is_some_and(|i| !i.is_empty()),
         )
         .await;
     let items = audit["items"].as_array().unwrap();
-    assert_eq!(items.len(), 10);
     assert_eq!(items[0]["target"], "victim@example.org");
     assert_eq!(items[0]["ip"], "127.0.0.1");
     assert!(items[0]["request_id"].is_string());

@@ -47,6 +47,9 @@ pub struct Config {
     pub otel: observability::trace::OtelConfig,
     /// `/metrics` requires `Authorization: Bearer <token>` when set.
     pub metrics_token: Option<Secret>,
+    /// How long audit events are kept (pruned in the background); `None` when
+    /// `audit_retention` is 0 (kept forever).
+    pub audit_retention: Option<Duration>,
     /// Dashboard session lifetimes (idle 30 min, absolute 8 h); set in code, e.g. by tests.
     pub admin_sessions: admin::SessionLimits,
 }
@@ -110,6 +113,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("backup_dir", "HEARTH_BACKUP_DIR", ""),
     ("backup_keep", "HEARTH_BACKUP_KEEP", "7"),
     ("metrics_token", "HEARTH_METRICS_TOKEN", ""),
+    ("audit_retention", "HEARTH_AUDIT_RETENTION", "90d"),
 ];
 
 /// A configuration problem, as the one line printed before exiting with status 2.

@@ -28,7 +28,7 @@ pub fn size(s: &str) -> Result<usize, String> {
         .ok_or_else(|| "size is too large".to_string())
 }
 
-/// `30` (seconds), `500ms`, `10s`, `5m`, `1h` → duration.
+/// `30` (seconds), `500ms`, `10s`, `5m`, `1h`, `90d` → duration.
 pub fn duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
@@ -41,7 +41,12 @@ pub fn duration(s: &str) -> Result<Duration, String> {
         "" | "s" => n.checked_mul(1_000),
         "m" => n.checked_mul(60_000),
         "h" => n.checked_mul(3_600_000),
-        other => return Err(format!("unknown duration unit {other:?} (use ms, s, m, h)")),
+        "d" => n.checked_mul(86_400_000),
+        other => {
+            return Err(format!(
+                "unknown duration unit {other:?} (use ms, s, m, h, d)"
+            ))
+        }
     };
     millis
         .map(Duration::from_millis)

@@ -212,6 +212,11 @@ pub(super) fn resolve(
     let otel = observability::trace::OtelConfig::from_lookup(env)
         .map_err(|e| ConfigError(e.to_string()))?;
     let metrics_token = metrics_token(&field("metrics_token"))?;
+    let audit_retention = one(
+        &field("audit_retention"),
+        "audit_retention",
+        parse::duration,
+    )?;
     let backups = (!backup_interval.is_zero()).then(|| super::BackupConfig {
         interval: backup_interval,
         dir: backup_dir.unwrap_or_else(|| data_dir.join("backups")),
@@ -234,6 +239,7 @@ pub(super) fn resolve(
         backups,
         otel,
         metrics_token,
+        audit_retention: (!audit_retention.is_zero()).then_some(audit_retention),
         admin_sessions: admin::SessionLimits::default(),
     })
 }

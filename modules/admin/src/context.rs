@@ -1,16 +1,18 @@
-//! What every signed-in page knows: who is acting (as an `AdminPrincipal`), the
+//! What every signed-in page knows: who is acting (as an `AdminWriter`), the
 //! session's CSRF token, the submitted form, and the shared page frame.
 
 use crate::form::Form;
 use crate::Admin;
 use auth::{Ctx, User};
-use kernel::AdminPrincipal;
+use kernel::AdminWriter;
 
 /// Put into the request by the guard; pages take it with `Data<&AdminCtx>`.
 #[derive(Clone)]
 pub struct AdminCtx {
     pub user: User,
-    pub admin: AdminPrincipal,
+    /// Dashboard sessions are interactive admin logins with every scope, so they may
+    /// also change things (read-only pages take it as an `AdminPrincipal`).
+    pub admin: AdminWriter,
     pub csrf: String,
     /// The query (GET) or the form body (POST), already read.
     pub form: Form,

@@ -9,7 +9,7 @@ use crate::page;
 use crate::session::same;
 use crate::Admin;
 use auth::Ctx;
-use kernel::{AdminPrincipal, Principal, Scope};
+use kernel::{AdminWriter, Principal, Scope};
 use poem::http::{header, Method, StatusCode};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 
@@ -81,6 +81,16 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
                 return Ok(to_login(&req, https));
             }
         };
+        // A password reset or change (API, dashboard or `hearth admin create` in another
+        // process) after this session began ends it, and every other session of the user
+        // that began before the reset.
+        if row.created_ms <= user.credentials_changed_ms {
+            let _ = inner
+                .sessions
+                .revoke_all(&user.id, user.credentials_changed_ms)
+                .await;
+            return Ok(to_login(&req, https));
+        }
         let principal = Principal {
             user_id: user.id.clone(),
             email: user.email.clone(),
@@ -89,7 +99,7 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
             scopes: Scope::ALL.into_iter().collect(),
             credential: kernel::Credential::Dashboard,
         };
-        let Ok(admin) = AdminPrincipal::check(principal) else {
+        let Ok(admin) = AdminWriter::check(principal) else {
             return Ok(to_login(&req, https));
         };
         let form = if matches!(*req.method(), Method::GET | Method::HEAD) {

@@ -32,6 +32,8 @@ pub struct SessionRow {
     pub digest: Vec<u8>,
     pub user_id: String,
     pub csrf: String,
+    /// When the session began (Unix ms): a credential reset after it ends it.
+    pub created_ms: i64,
 }
 
 pub fn random_secret() -> String {
@@ -138,7 +140,23 @@ impl Sessions {
                     digest: key,
                     user_id,
                     csrf,
+                    created_ms: created,
                 }))
+            })
+            .await
+    }
+
+    /// Ends every session of `user_id` that began at or before `up_to_ms` (their
+    /// credentials were reset then; sessions begun with the new password stay).
+    pub async fn revoke_all(&self, user_id: &str, up_to_ms: i64) -> Result<(), StorageError> {
+        let user = user_id.to_owned();
+        self.db
+            .write(move |conn| {
+                conn.execute(
+                    "DELETE FROM admin_sessions WHERE user_id = ?1 AND created_ms <= ?2",
+                    params![user, up_to_ms],
+                )?;
+                Ok::<_, StorageError>(())
             })
             .await
     }

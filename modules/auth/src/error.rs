@@ -21,8 +21,15 @@ pub enum AuthError {
     EmailTaken,
     #[error("too many failed logins; retry in {0} s")]
     Throttled(u64),
+    #[error("too many sign-ups from this address; retry in {0} s")]
+    SignupThrottled(u64),
     #[error("{0}")]
     Forbidden(String),
+    /// A malformed query parameter (`detail` names it).
+    #[error("{0}")]
+    BadQuery(String),
+    #[error("an account may hold at most {0} live personal tokens")]
+    TokenLimit(i64),
     #[error("{0}")]
     Conflict(String),
     #[error(transparent)]
@@ -55,11 +62,22 @@ impl From<AuthError> for Problem {
                 )]),
             AuthError::Throttled(secs) => Problem::new(ProblemCode::RateLimited)
                 .with_detail(
-                    "too many failed logins for this account or address; wait before retrying",
+                    "too many failed logins from this address; wait the number of seconds in Retry-After",
                 )
+                .with_retry_after(secs),
+            AuthError::SignupThrottled(secs) => Problem::new(ProblemCode::RateLimited)
+                .with_detail("too many sign-ups from this address; wait before retrying")
                 .with_retry_after(secs),
             AuthError::Forbidden(detail) => {
                 Problem::new(ProblemCode::Forbidden).with_detail(detail)
+            }
+            AuthError::BadQuery(detail) => {
+                Problem::new(ProblemCode::InvalidQuery).with_detail(detail)
+            }
+            AuthError::TokenLimit(max) => {
+                Problem::new(ProblemCode::TokenLimitReached).with_detail(format!(
+                    "this account already has {max} live personal tokens; revoke unused ones first"
+                ))
             }
             AuthError::Conflict(detail) => Problem::new(ProblemCode::Conflict).with_detail(detail),
             AuthError::Storage(e) => e.into(),

@@ -7,14 +7,17 @@
 //! and its run-time settings. This module owns the `users`, `tokens`, `audit_log` and
 //! `settings` tables.
 
+mod addresses;
 mod api;
 mod audit_log;
 mod cache;
+mod emails;
 mod error;
 mod middleware;
 mod password;
 mod personal;
 mod repo;
+mod revocations;
 mod service;
 mod sessions;
 mod settings;
@@ -25,9 +28,10 @@ mod token;
 mod users;
 
 pub use api::{AdminApi, AuthApi, TokensApi, UsersApi};
+pub use emails::email_key;
 pub use error::AuthError;
 pub use middleware::Authenticate;
-pub use personal::CreatedToken;
+pub use personal::{CreatedToken, TokenPage, MAX_LIVE_TOKENS, MAX_PAGE as MAX_TOKEN_PAGE};
 pub use repo::audit::AuditRow;
 pub use repo::PersonalToken;
 pub use service::{check_new_account, AuthConfig, AuthService, Ctx, Session, User};

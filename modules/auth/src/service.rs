@@ -3,6 +3,7 @@
 //! management and the audit log extend `AuthService` in their own files.
 
 use crate::cache::{Entry, TokenCache};
+use crate::emails::{email_key, normalize_email};
 use crate::error::AuthError;
 use crate::password::{self, Passwords};
 use crate::settings::{ConfiguredSettings, SettingsListener};
@@ -11,7 +12,7 @@ use crate::{repo, token};
 use kernel::{clock, ids, AuditEvent, FieldCode, Principal};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use storage::Db;
 
 #[derive(Clone, Debug)]
@@ -71,6 +72,9 @@ pub struct User {
     pub disabled: bool,
     pub created_at: String,
     pub updated_at: String,
+    /// Unix ms of the last password reset or change, disabling or recovery (0: never):
+    /// sessions elsewhere (the dashboard's) started at or before it are over.
+    pub credentials_changed_ms: i64,
 }
 
 impl From<repo::UserRow> for User {
@@ -83,6 +87,7 @@ impl From<repo::UserRow> for User {
             disabled: row.disabled,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            credentials_changed_ms: row.credentials_changed_ms,
         }
     }
 }
@@ -103,6 +108,7 @@ pub struct AuthService {
     pub(crate) config: AuthConfig,
     pub(crate) cache: Arc<TokenCache>,
     pub(crate) throttle: Arc<LoginThrottle>,
+    pub(crate) signups: Arc<crate::signup::SignupThrottle>,
     pub(crate) setup: Arc<Mutex<Option<crate::setup::SetupToken>>>,
     /// Shared by every clone: whoever subscribed is told about changes made through any.
     pub(crate) settings_listeners: Arc<RwLock<Vec<SettingsListener>>>,
@@ -111,12 +117,16 @@ pub struct AuthService {
 
 impl AuthService {
     pub fn new(db: Db, config: AuthConfig) -> Self {
+        // Revocations by other processes on this database reach the cache through a
+        // file beside it (see `revocations`).
+        let revocations = crate::revocations::Revocations::beside(db.path());
         AuthService {
             db,
             passwords: Passwords::new(),
             config,
-            cache: Arc::default(),
+            cache: Arc::new(TokenCache::new(Some(revocations))),
             throttle: Arc::default(),
+            signups: Arc::default(),
             setup: Arc::default(),
             settings_listeners: Arc::default(),
             settings_writes: Arc::default(),
@@ -124,19 +134,22 @@ impl AuthService {
     }
 
     /// Creates an admin, or resets an existing account with this email to an enabled
-    /// admin with this password (revoking its sessions).
+    /// admin with this password (the recovery path: every token and dashboard session
+    /// of the account ends at once, in this process and in a server sharing the
+    /// database).
     pub async fn create_admin(&self, email: &str, password: &str) -> Result<User, AuthError> {
         let email = check_new_account(email, password)?;
+        let key = email_key(&email);
         let hash = self.passwords.hash(password.to_owned()).await;
         let new_id = ids::new_id();
         let id = self
             .db
             .write(move |conn| {
-                repo::upsert_admin(conn, &new_id, &email, &hash, &clock::now())
+                repo::upsert_admin(conn, &new_id, &email, &key, &hash, &clock::now())
                     .map_err(AuthError::from)
             })
             .await?;
-        self.cache.forget_user(&id);
+        self.cache.revoke_user_everywhere(&id);
         self.user(&id).await
     }
 
@@ -159,13 +172,15 @@ impl AuthService {
         is_admin: bool,
     ) -> Result<User, AuthError> {
         let email = check_new_account(email, password)?;
+        let key = email_key(&email);
         check_roles(&roles)?;
         let hash = self.passwords.hash(password.to_owned()).await;
         let id = ids::new_id();
         let new_id = id.clone();
         self.db
             .write(move |conn| {
-                repo::insert_user(conn, &new_id, &email, &hash, &roles, &clock::now()).map_err(
+                let now = clock::now();
+                repo::insert_user(conn, &new_id, &email, &key, &hash, &roles, &now).map_err(
                     |e| {
                         if e.is_unique_violation() {
                             AuthError::EmailTaken
@@ -204,7 +219,8 @@ impl AuthService {
 
     /// Checks the password and issues an access and a refresh token. Unknown email,
     /// wrong password and disabled account give the same error after the same work;
-    /// repeated failures per account and per address are throttled.
+    /// an address that keeps failing waits longer and longer (see `throttle`), one that
+    /// has not failed is never refused.
     pub async fn login(
         &self,
         email: &str,
@@ -212,21 +228,19 @@ impl AuthService {
         ctx: &Ctx,
     ) -> Result<Session, AuthError> {
         let email = email.trim().to_owned();
-        let account_key = format!("acct:{}", email.to_lowercase());
-        let mut keys = vec![account_key.clone()];
-        if let Some(ip) = ctx.ip {
-            keys.push(format!("ip:{ip}"));
-        }
-        if let Err(wait) = self.throttle.check(&keys) {
+        let key = email_key(&email);
+        let address = crate::addresses::address_key(ctx.ip);
+        if let Err(wait) = self.throttle.check(&key, &address, Instant::now()) {
+            self.throttle.record_refused(&key, &address, Instant::now());
             self.audit(ctx.event("login.throttled").target(email.clone()));
             return Err(AuthError::Throttled(wait));
         }
         let row = if email.is_empty() || email.len() > 254 {
             None
         } else {
-            let lookup = email.clone();
+            let lookup = key.clone();
             self.db
-                .read(move |conn| repo::user_by_email(conn, &lookup).map_err(AuthError::from))
+                .read(move |conn| repo::user_by_email_key(conn, &lookup).map_err(AuthError::from))
                 .await?
         };
         let hash = row.as_ref().map(|r| r.password_hash.clone());
@@ -234,12 +248,12 @@ impl AuthService {
         let user = match row {
             Some(row) if password_ok && !row.disabled => User::from(row),
             _ => {
-                self.throttle.record_failure(&keys);
+                self.throttle.record_failure(&key, &address, Instant::now());
                 self.audit(ctx.event("login.failed").target(email));
                 return Err(AuthError::InvalidCredentials);
             }
         };
-        self.throttle.clear(&account_key);
+        self.throttle.record_success(&key, &address);
         let mut event = ctx.event("login.succeeded").target(user.id.clone());
         event.actor_id = Some(user.id.clone());
         event.actor_email = Some(user.email.clone());
@@ -301,9 +315,10 @@ impl AuthService {
         }
         let digest = token::digest(bearer);
         let now = clock::now();
-        if let Some(entry) = self.cache.get(&digest, &now) {
-            return Ok(entry.principal);
-        }
+        let since = match self.cache.lookup(&digest, &now) {
+            Ok(entry) => return Ok(entry.principal),
+            Err(generation) => generation,
+        };
         let key = digest.clone();
         let verified = self
             .db
@@ -319,6 +334,7 @@ impl AuthService {
                 verified.family,
                 verified.expires_at,
             ),
+            since,
         );
         Ok(principal)
     }
@@ -355,28 +371,6 @@ pub fn check_new_account(email: &str, password: &str) -> Result<String, AuthErro
     Ok(email)
 }
 
-/// Trims and checks the shape of an email; case is kept (uniqueness ignores it).
-pub(crate) fn normalize_email(email: &str) -> Result<String, AuthError> {
-    let email = email.trim();
-    let invalid =
-        || AuthError::invalid("email", FieldCode::InvalidEmail, "must be an email address");
-    if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(invalid());
-    }
-    match email.split_once('@') {
-        Some((local, domain))
-            if !local.is_empty()
-                && !domain.contains('@')
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.') =>
-        {
-            Ok(email.to_owned())
-        }
-        _ => Err(invalid()),
-    }
-}
-
 pub(crate) fn check_password(password: &str) -> Result<(), AuthError> {
     if password.chars().count() < password::MIN_LENGTH {
         return Err(AuthError::invalid(
@@ -398,26 +392,6 @@ pub(crate) fn check_password(password: &str) -> Result<(), AuthError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn email_shapes() {
-        assert_eq!(
-            normalize_email("  Ada@Example.org ").unwrap(),
-            "Ada@Example.org"
-        );
-        for bad in [
-            "",
-            "ada",
-            "ada@",
-            "@example.org",
-            "ada@example",
-            "a b@example.org",
-            "a@b@c.org",
-            "ada@example.org.",
-        ] {
-            assert!(normalize_email(bad).is_err(), "{bad:?} accepted");
-        }
-    }
 
     #[test]
     fn password_policy() {

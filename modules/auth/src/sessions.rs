@@ -1,7 +1,8 @@
 //! Refresh-token rotation and logout. A refresh token works once: using it revokes it
 //! and issues a new pair in the same family. Presenting an already-rotated refresh
 //! token means it was copied, so the whole family (every token of that login) is
-//! revoked.
+//! revoked. A refresh also revokes the access token it replaces: a login holds one live
+//! access token at a time, so a leaked one dies with the next refresh.
 
 use crate::error::AuthError;
 use crate::service::{AuthService, Ctx, Session, User};
@@ -49,6 +50,9 @@ impl AuthService {
                     return Ok(Refresh::Invalid);
                 }
                 repo::revoke_token(conn, &row.id, &now)?;
+                if let Some(family) = &row.family {
+                    repo::revoke_family_access(conn, family, &now)?;
+                }
                 Ok::<_, AuthError>(Refresh::Rotated {
                     user_id: row.user_id,
                     family: row.family,
@@ -57,6 +61,9 @@ impl AuthService {
             .await?;
         match outcome {
             Refresh::Rotated { user_id, family } => {
+                if let Some(f) = &family {
+                    self.cache.forget_family(f);
+                }
                 let user: User = self.user(&user_id).await?;
                 if user.disabled {
                     return Err(AuthError::InvalidToken);

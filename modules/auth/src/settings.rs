@@ -15,7 +15,7 @@
 use crate::error::AuthError;
 use crate::repo::settings;
 use crate::service::{AuthService, Ctx};
-use kernel::{clock, AdminPrincipal, FieldCode, FieldError};
+use kernel::{clock, AdminWriter, FieldCode, FieldError};
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
@@ -147,7 +147,7 @@ impl AuthService {
     /// cleared), then hands the new effective settings to every listener.
     pub async fn update_settings(
         &self,
-        admin: &AdminPrincipal,
+        admin: &AdminWriter,
         update: SettingsUpdate,
         ctx: &Ctx,
     ) -> Result<AuthSettings, AuthError> {

@@ -1,11 +1,12 @@
 //! User management for admins. Disabling a user or changing their password revokes
-//! every token they hold at once; changing roles or admin rights takes effect on their
+//! every token they hold and ends their dashboard sessions at once; changing roles or admin rights takes effect on their
 //! next request (the token cache forgets them).
 
+use crate::emails::{email_key, normalize_email};
 use crate::error::AuthError;
 use crate::repo::{self, UserChanges};
-use crate::service::{check_password, check_roles, normalize_email, AuthService, Ctx, User};
-use kernel::{clock, AdminPrincipal};
+use crate::service::{check_password, check_roles, AuthService, Ctx, User};
+use kernel::{clock, AdminPrincipal, AdminWriter};
 
 /// A page of users.
 pub struct UserPage {
@@ -46,7 +47,7 @@ impl AuthService {
 
     pub async fn admin_create_user(
         &self,
-        admin: &AdminPrincipal,
+        admin: &AdminWriter,
         email: &str,
         password: &str,
         roles: Vec<String>,
@@ -64,12 +65,20 @@ impl AuthService {
 
     pub async fn update_user(
         &self,
-        admin: &AdminPrincipal,
+        admin: &AdminWriter,
         id: &str,
         update: UserUpdate,
         ctx: &Ctx,
     ) -> Result<User, AuthError> {
-        let email = update.email.as_deref().map(normalize_email).transpose()?;
+        let email = update
+            .email
+            .as_deref()
+            .map(normalize_email)
+            .transpose()?
+            .map(|e| {
+                let key = email_key(&e);
+                (e, key)
+            });
         if let Some(p) = &update.password {
             check_password(p)?;
         }
@@ -105,19 +114,23 @@ impl AuthService {
                     }
                 })?;
                 if revoke {
-                    repo::revoke_user(conn, &target, &now)?;
+                    repo::revoke_credentials(conn, &target, &now)?;
                 }
                 Ok(())
             })
             .await?;
-        self.cache.forget_user(id);
+        if revoke {
+            self.cache.revoke_user_everywhere(id);
+        } else {
+            self.cache.forget_user(id);
+        }
         self.audit(ctx.event("user.updated").by(admin.principal()).target(id));
         self.user(id).await
     }
 
     pub async fn delete_user(
         &self,
-        admin: &AdminPrincipal,
+        admin: &AdminWriter,
         id: &str,
         ctx: &Ctx,
     ) -> Result<(), AuthError> {
@@ -133,7 +146,7 @@ impl AuthService {
                 Ok(())
             })
             .await?;
-        self.cache.forget_user(id);
+        self.cache.revoke_user_everywhere(id);
         self.audit(ctx.event("user.deleted").by(admin.principal()).target(id));
         Ok(())
     }

@@ -1,9 +1,10 @@
 //! How handlers learn who is calling. The auth module's middleware puts a verified
 //! [`Principal`] into the request; handlers declare what they need by type:
 //! [`BearerAuth`] (any authenticated caller, and documented as bearer security in the
-//! OpenAPI document) or [`AdminPrincipal`] (which only the admin check can construct).
+//! OpenAPI document) or [`AdminPrincipal`] (which only the admin check can construct),
+//! and [`AdminWriter`] for admin changes (which also needs the `write` scope).
 
-use crate::{Principal, Problem, ProblemCode};
+use crate::{Principal, Problem, ProblemCode, Scope};
 use poem::Request;
 use poem_openapi::auth::Bearer;
 use poem_openapi::SecurityScheme;
@@ -46,6 +47,41 @@ impl AdminPrincipal {
     }
 
     pub fn principal(&self) -> &Principal {
+        &self.0
+    }
+}
+
+/// An admin allowed to change things: the admin check plus the `write` scope, so a
+/// `["read", "admin"]` token can look at admin APIs but change nothing. Every service
+/// function that changes collections, users or settings takes one, so an admin write
+/// cannot be wired without this check. It dereferences to the [`AdminPrincipal`] the
+/// read-only functions take.
+#[derive(Clone, Debug)]
+pub struct AdminWriter(AdminPrincipal);
+
+impl AdminWriter {
+    /// 403 `forbidden` for non-admins (as [`AdminPrincipal::check`]) and for admin tokens
+    /// without the `write` scope.
+    pub fn check(principal: Principal) -> Result<AdminWriter, Problem> {
+        let admin = AdminPrincipal::check(principal)?;
+        if admin.0.has_scope(Scope::Write) {
+            Ok(AdminWriter(admin))
+        } else {
+            Err(Problem::new(ProblemCode::Forbidden).with_detail(
+                "the token lacks the `write` scope: admin changes need both `admin` and `write`",
+            ))
+        }
+    }
+
+    pub fn principal(&self) -> &Principal {
+        &self.0 .0
+    }
+}
+
+impl std::ops::Deref for AdminWriter {
+    type Target = AdminPrincipal;
+
+    fn deref(&self) -> &AdminPrincipal {
         &self.0
     }
 }

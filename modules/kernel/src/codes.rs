@@ -53,6 +53,8 @@ problem_codes! {
         "Another record already has this value in a field declared `unique`. `errors` names the field."),
     SchemaConflict = ("schema_conflict", 409, "Schema change conflicts with existing data",
         "The collection change would violate existing rows (for example a new required field without a default). Nothing was changed; `detail` names the field and how many rows violate it."),
+    TokenLimitReached = ("token_limit_reached", 409, "Too many personal tokens",
+        "The account already has the most live personal tokens it may hold (100). Revoke tokens that are no longer used (`DELETE /api/v1/auth/tokens/{id}`), then create the new one."),
     PreconditionFailed = ("precondition_failed", 412, "Precondition failed",
         "`If-Match` did not match the current `ETag`: someone else changed the record. Fetch it again and retry."),
     RequestTimeout = ("request_timeout", 408, "Request timeout",

@@ -12,7 +12,7 @@ pub mod problem;
 pub mod request_id;
 
 pub use audit::{AuditEvent, AuditSink};
-pub use caller::{AdminPrincipal, BearerAuth, ClientIp, QueryCost, RouteTemplate};
+pub use caller::{AdminPrincipal, AdminWriter, BearerAuth, ClientIp, QueryCost, RouteTemplate};
 pub use codes::{FieldCode, ProblemCode};
 pub use openapi_doc::{ApiDocument, DocFragment};
 pub use principal::{Credential, Principal, Scope};

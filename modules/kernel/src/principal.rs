@@ -11,16 +11,20 @@ pub enum Scope {
     Write,
     /// System APIs (only effective for admins).
     Admin,
+    /// Creating and revoking personal tokens, for a token rather than a login: without
+    /// it, only an interactive login (a session or the dashboard) manages tokens.
+    Tokens,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 3] = [Scope::Read, Scope::Write, Scope::Admin];
+    pub const ALL: [Scope; 4] = [Scope::Read, Scope::Write, Scope::Admin, Scope::Tokens];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Read => "read",
             Scope::Write => "write",
             Scope::Admin => "admin",
+            Scope::Tokens => "tokens",
         }
     }
 
@@ -69,6 +73,17 @@ impl Principal {
         self.is_admin && self.has_scope(Scope::Admin)
     }
 
+    /// Admin changes (collections, users, settings) also need the `write` scope.
+    pub fn acts_as_admin_writer(&self) -> bool {
+        self.acts_as_admin() && self.has_scope(Scope::Write)
+    }
+
+    /// Creating or revoking personal tokens: an interactive login, or a token that was
+    /// given the `tokens` scope explicitly.
+    pub fn may_manage_tokens(&self) -> bool {
+        self.credential.is_interactive() || self.has_scope(Scope::Tokens)
+    }
+
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.contains(role)
     }
@@ -91,7 +106,11 @@ mod tests {
         assert!(!p.acts_as_admin());
         p.scopes.insert(Scope::Admin);
         assert!(p.acts_as_admin());
+        assert!(!p.acts_as_admin_writer(), "admin without write");
+        p.scopes.insert(Scope::Write);
+        assert!(p.acts_as_admin_writer());
         p.is_admin = false;
+        assert!(!p.acts_as_admin_writer());
         assert!(!p.acts_as_admin());
         assert_eq!(Scope::parse("write"), Some(Scope::Write));
         assert_eq!(Scope::parse("root"), None);

@@ -30,8 +30,9 @@ async fn render(
     let tokens = admin
         .inner
         .auth
-        .list_tokens(ctx.admin.principal())
+        .list_tokens(ctx.admin.principal(), auth::MAX_TOKEN_PAGE, None)
         .await
+        .map(|page| page.items)
         .unwrap_or_default();
     let status = failure.as_ref().map(|f| f.status).unwrap_or(StatusCode::OK);
     let name = if failure.is_some() {
@@ -87,8 +88,9 @@ pub async fn confirm_revoke(
     let tokens = admin
         .inner
         .auth
-        .list_tokens(ctx.admin.principal())
+        .list_tokens(ctx.admin.principal(), auth::MAX_TOKEN_PAGE, None)
         .await
+        .map(|page| page.items)
         .unwrap_or_default();
     let Some(t) = tokens.into_iter().find(|t| t.id == id) else {
         return failure_page(

@@ -4,7 +4,7 @@ use super::Tag;
 use crate::repo::audit::AuditRow;
 use crate::service::{AuthService, Ctx};
 use crate::settings::{AuthSettings, SettingSource, SettingsUpdate};
-use kernel::{AdminPrincipal, BearerAuth, Problem};
+use kernel::{AdminPrincipal, AdminWriter, BearerAuth, Problem};
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::Query;
@@ -31,6 +31,11 @@ struct AuditBody {
     request_id: Option<String>,
     #[oai(nullable)]
     detail: Option<Any<serde_json::Value>>,
+    /// How many times it happened: repeats (same action, actor, target and address,
+    /// without detail) within 10 minutes of `at` are one entry.
+    count: i64,
+    /// When the latest of them happened (`at` is the first).
+    last_at: String,
 }
 
 impl From<AuditRow> for AuditBody {
@@ -45,6 +50,8 @@ impl From<AuditRow> for AuditBody {
             ip: r.ip,
             request_id: r.request_id,
             detail: r.detail.map(Any),
+            count: r.count,
+            last_at: r.last_at,
         }
     }
 }
@@ -226,7 +233,7 @@ impl AdminApi {
         auth: BearerAuth,
         body: Json<SettingsPatch>,
     ) -> Result<Json<SettingsBody>, Problem> {
-        let admin = AdminPrincipal::check(auth.0)?;
+        let admin = AdminWriter::check(auth.0)?;
         let body = body.0;
         let update = SettingsUpdate {
             allow_signups: body.allow_signups,

@@ -35,11 +35,21 @@ enum NoContent {
     Done,
 }
 
+/// The same for a new address and for one that already has an account.
+#[derive(Object)]
+#[oai(rename = "RegistrationAccepted")]
+struct AcceptedBody {
+    /// Always `accepted`.
+    status: String,
+}
+
 #[derive(ApiResponse)]
 enum Registered {
-    /// The account exists; log in to get tokens.
-    #[oai(status = 201)]
-    Created(Json<UserBody>),
+    /// Accepted: an account with this email exists now; log in with the password that
+    /// belongs to it. The answer is the same whether this request created the account
+    /// or it existed already (an existing account is left untouched).
+    #[oai(status = 202)]
+    Accepted(Json<AcceptedBody>),
 }
 
 pub struct AuthApi;
@@ -49,8 +59,9 @@ impl AuthApi {
     /// Log in with email and password.
     ///
     /// Returns a short-lived access token and a refresh token. Wrong email and wrong
-    /// password get the same 401; after 10 failures in 15 minutes for an account or an
-    /// address, 429 with `Retry-After`.
+    /// password get the same 401. An address that keeps failing waits longer and longer
+    /// (429 with `Retry-After`, from 1 s doubling up to 15 minutes); an address that has
+    /// not been failing is never refused.
     #[oai(path = "/auth/login", method = "post", operation_id = "login")]
     async fn login(
         &self,
@@ -97,6 +108,11 @@ impl AuthApi {
     }
 
     /// Create an account (only when sign-ups are enabled; 403 otherwise).
+    ///
+    /// Answers 202 alike for a new and an existing email, so sign-up does not reveal
+    /// which addresses have accounts. At most 5 sign-ups per client address an hour
+    /// (429 `rate_limited` with `Retry-After`). Emails are unique by their normalised
+    /// form (NFKC, lower case).
     #[oai(path = "/auth/register", method = "post", operation_id = "register")]
     async fn register(
         &self,
@@ -104,10 +120,12 @@ impl AuthApi {
         req: &Request,
         body: Json<Credentials>,
     ) -> Result<Registered, Problem> {
-        let user = service
+        service
             .register(&body.email, &body.password, &Ctx::from_request(req))
             .await?;
-        Ok(Registered::Created(Json(user.into())))
+        Ok(Registered::Accepted(Json(AcceptedBody {
+            status: "accepted".into(),
+        })))
     }
 
     /// The authenticated caller.

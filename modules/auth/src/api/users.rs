@@ -4,7 +4,7 @@ use super::bodies::UserBody;
 use super::Tag;
 use crate::service::{AuthService, Ctx};
 use crate::users::UserUpdate;
-use kernel::{AdminPrincipal, BearerAuth, Problem};
+use kernel::{AdminPrincipal, AdminWriter, BearerAuth, Problem};
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::{Path, Query};
@@ -88,7 +88,7 @@ impl UsersApi {
         auth: BearerAuth,
         body: Json<NewUser>,
     ) -> Result<Created, Problem> {
-        let admin = AdminPrincipal::check(auth.0)?;
+        let admin = AdminWriter::check(auth.0)?;
         let body = body.0;
         let user = service
             .admin_create_user(
@@ -126,7 +126,7 @@ impl UsersApi {
         id: Path<String>,
         body: Json<UserPatch>,
     ) -> Result<Json<UserBody>, Problem> {
-        let admin = AdminPrincipal::check(auth.0)?;
+        let admin = AdminWriter::check(auth.0)?;
         let b = body.0;
         let update = UserUpdate {
             email: b.email,
@@ -152,7 +152,7 @@ impl UsersApi {
         auth: BearerAuth,
         id: Path<String>,
     ) -> Result<Deleted, Problem> {
-        let admin = AdminPrincipal::check(auth.0)?;
+        let admin = AdminWriter::check(auth.0)?;
         service
             .delete_user(&admin, &id, &Ctx::from_request(req))
             .await?;

@@ -5,10 +5,37 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{params, params_from_iter, Connection};
 use storage::StorageError;
 
-pub fn insert(conn: &Connection, e: &AuditEvent, at: &str) -> Result<(), StorageError> {
+/// Records `e` at `at`: added to the latest row of the same action, actor, target and
+/// client address begun at or after `since` when the event has no detail (detail would
+/// be lost by merging), else a new row.
+pub fn record(
+    conn: &Connection,
+    e: &AuditEvent,
+    at: &str,
+    since: &str,
+) -> Result<(), StorageError> {
+    let ip = e.ip.map(|ip| ip.to_string());
+    if e.detail.is_none() {
+        let merged = conn
+            .prepare_cached(
+                "UPDATE audit_log SET count = count + 1, last_at = ?1
+                 WHERE id = (SELECT id FROM audit_log
+                             WHERE action = ?2 AND ip IS ?3 AND at >= ?4
+                               AND actor_id IS ?5 AND target IS ?6 AND detail IS NULL
+                             ORDER BY id DESC LIMIT 1)",
+            )?
+            .execute(params![at, e.action, ip, since, e.actor_id, e.target])?;
+        if merged > 0 {
+            return Ok(());
+        }
+    }
+    insert(conn, e, at)
+}
+
+fn insert(conn: &Connection, e: &AuditEvent, at: &str) -> Result<(), StorageError> {
     conn.prepare_cached(
-        "INSERT INTO audit_log (at, action, actor_id, actor_email, target, ip, request_id, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO audit_log (at, action, actor_id, actor_email, target, ip, request_id, detail, last_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?1)",
     )?
     .execute(params![
         at,
@@ -34,6 +61,10 @@ pub struct AuditRow {
     pub ip: Option<String>,
     pub request_id: Option<String>,
     pub detail: Option<serde_json::Value>,
+    /// How many times the event happened (repeats within the window are one row).
+    pub count: i64,
+    /// The latest of them (`at` is the first).
+    pub last_at: String,
 }
 
 /// Newest first; `before` is the id of the last row of the previous page.
@@ -65,7 +96,8 @@ pub fn list(
     };
     params.push(Sql::Integer(limit as i64));
     let sql = format!(
-        "SELECT id, at, action, actor_id, actor_email, target, ip, request_id, detail FROM audit_log{filter}
+        "SELECT id, at, action, actor_id, actor_email, target, ip, request_id, detail, count,
+                coalesce(last_at, at) FROM audit_log{filter}
          ORDER BY id DESC LIMIT ?"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -81,7 +113,22 @@ pub fn list(
             ip: r.get(6)?,
             request_id: r.get(7)?,
             detail: detail.and_then(|d| serde_json::from_str(&d).ok()),
+            count: r.get(9)?,
+            last_at: r.get(10)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Deletes up to `batch` of the oldest rows whose latest event is before `cutoff`;
+/// returns how many went. Looks only at the oldest `batch` rows, so it costs the same
+/// however long the log is.
+pub fn prune(conn: &Connection, cutoff: &str, batch: u32) -> Result<usize, StorageError> {
+    Ok(conn
+        .prepare_cached(
+            "DELETE FROM audit_log
+             WHERE id IN (SELECT id FROM audit_log ORDER BY id LIMIT ?2)
+               AND coalesce(last_at, at) < ?1",
+        )?
+        .execute(params![cutoff, batch])?)
 }

@@ -157,6 +157,20 @@ pub fn revoke_family(conn: &Connection, family: &str, now: &str) -> Result<usize
         .execute(params![family, now])?)
 }
 
+/// Revokes the live access tokens of a login (when its refresh token is used).
+pub fn revoke_family_access(
+    conn: &Connection,
+    family: &str,
+    now: &str,
+) -> Result<usize, StorageError> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE tokens SET revoked_at = ?2
+             WHERE family = ?1 AND kind = 'access' AND revoked_at IS NULL",
+        )?
+        .execute(params![family, now])?)
+}
+
 /// Revokes every token of the user (all kinds, personal ones included).
 pub fn revoke_user(conn: &Connection, user_id: &str, now: &str) -> Result<usize, StorageError> {
     Ok(conn
@@ -176,18 +190,22 @@ pub struct PersonalToken {
     pub created_at: String,
 }
 
+/// Live personal tokens of the user, newest first (ids are UUIDv7, so id order is
+/// creation order), after the token `after` when given.
 pub fn list_personal(
     conn: &Connection,
     user_id: &str,
     now: &str,
+    limit: u32,
+    after: Option<&str>,
 ) -> Result<Vec<PersonalToken>, StorageError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, name, scopes, expires_at, created_at FROM tokens
          WHERE user_id = ?1 AND kind = 'personal' AND revoked_at IS NULL
-           AND (expires_at IS NULL OR expires_at > ?2)
-         ORDER BY created_at DESC, id DESC",
+           AND (expires_at IS NULL OR expires_at > ?2) AND (?3 IS NULL OR id < ?3)
+         ORDER BY id DESC LIMIT ?4",
     )?;
-    let rows = stmt.query_map(params![user_id, now], |r| {
+    let rows = stmt.query_map(params![user_id, now, after, limit], |r| {
         let scopes: String = r.get(2)?;
         Ok(PersonalToken {
             id: r.get(0)?,
@@ -198,6 +216,20 @@ pub fn list_personal(
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn count_live_personal(
+    conn: &Connection,
+    user_id: &str,
+    now: &str,
+) -> Result<i64, StorageError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FROM tokens
+             WHERE user_id = ?1 AND kind = 'personal' AND revoked_at IS NULL
+               AND (expires_at IS NULL OR expires_at > ?2)",
+        )?
+        .query_row(params![user_id, now], |r| r.get(0))?)
 }
 
 pub fn insert_personal(

@@ -3,7 +3,7 @@
 use crate::collections::service::Change;
 use crate::schema::{CollectionSpec, CollectionView};
 use crate::service::Resources;
-use kernel::{AdminPrincipal, AuditEvent, AuditSink, BearerAuth, Problem};
+use kernel::{AdminPrincipal, AdminWriter, AuditEvent, AuditSink, BearerAuth, Problem};
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::{Path, Query};
@@ -99,7 +99,7 @@ impl CollectionsApi {
         auth: BearerAuth,
         body: Json<CollectionSpec>,
     ) -> Result<Created, Problem> {
-        let admin = AdminPrincipal::check(auth.0)?;
+        let admin = AdminWriter::check(auth.0)?;
         let view = resources.create_collection(&admin, body.0).await?;
         audit.record(
             AuditEvent::new("collection.created")
@@ -150,7 +150,7 @@ impl CollectionsApi {
         dry_run: Query<Option<bool>>,
         body: Json<CollectionSpec>,
     ) -> Result<Json<ChangeBody>, Problem> {
-        let admin = AdminPrincipal::check(auth.0)?;
+        let admin = AdminWriter::check(auth.0)?;
         let change = resources
             .update_collection(&admin, &name, body.0, dry_run.0.unwrap_or(false))
             .await?;
@@ -182,7 +182,7 @@ impl CollectionsApi {
         name: Path<String>,
         force: Query<Option<bool>>,
     ) -> Result<Deleted, Problem> {
-        let admin = AdminPrincipal::check(auth.0)?;
+        let admin = AdminWriter::check(auth.0)?;
         resources
             .delete_collection(&admin, &name, force.0.unwrap_or(false))
             .await?;

@@ -9,7 +9,7 @@ use crate::registry::Collection;
 use crate::repo;
 use crate::schema::{CollectionDef, CollectionSpec, CollectionView};
 use crate::service::Resources;
-use kernel::{clock, AdminPrincipal};
+use kernel::{clock, AdminPrincipal, AdminWriter};
 use std::sync::Arc;
 
 /// The outcome of a definition change (or of its dry run).
@@ -72,7 +72,7 @@ impl Resources {
 
     pub async fn create_collection(
         &self,
-        admin: &AdminPrincipal,
+        admin: &AdminWriter,
         spec: CollectionSpec,
     ) -> Result<CollectionView, ResourceError> {
         if let Some(i) = spec.fields.iter().position(|f| f.renamed_from.is_some()) {
@@ -107,7 +107,7 @@ impl Resources {
     /// the data allows it, changing nothing).
     pub async fn update_collection(
         &self,
-        admin: &AdminPrincipal,
+        admin: &AdminWriter,
         name: &str,
         spec: CollectionSpec,
         dry_run: bool,
@@ -184,7 +184,7 @@ impl Resources {
     /// relations to it, unless `force`, which first removes those relation fields.
     pub async fn delete_collection(
         &self,
-        admin: &AdminPrincipal,
+        admin: &AdminWriter,
         name: &str,
         force: bool,
     ) -> Result<(), ResourceError> {
