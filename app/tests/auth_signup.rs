@@ -92,7 +92,16 @@ async fn registering_a_taken_or_look_alike_email_answers_the_same_and_changes_no
     app.get_json_until(
         "/api/v1/admin/audit?action=user.register_existing",
         Some(&admin),
-        |audit| audit["items"].as_array().is_some_and(|i| i.len() == 4),
+        // Repeats for one address are one row with a count (the audit log aggregates).
+        |audit| {
+            audit["items"].as_array().is_some_and(|items| {
+                items
+                    .iter()
+                    .map(|i| i["count"].as_i64().unwrap())
+                    .sum::<i64>()
+                    == 4
+            })
+        },
     )
     .await;
 }

@@ -74,7 +74,8 @@ mod tests {
         assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(duration("5m"), Ok(Duration::from_secs(300)));
         assert_eq!(duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(duration("90d"), Ok(Duration::from_secs(90 * 86_400)));
         assert!(duration("soon").is_err());
-        assert!(duration("3d").is_err());
+        assert!(duration("3w").is_err());
     }
 }
