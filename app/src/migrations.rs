@@ -39,6 +39,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "audit_aggregation",
         sql: include_str!("../../migrations/0007_audit_aggregation.sql"),
     },
+    Migration {
+        version: 8,
+        name: "idempotency_scopes",
+        sql: include_str!("../../migrations/0008_idempotency_scopes.sql"),
+    },
 ];
 
 #[cfg(test)]

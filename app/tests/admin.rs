@@ -260,6 +260,7 @@ async fn create_a_collection_and_a_record_through_the_forms() {
             ("f1.type", "integer"),
             ("f1.min", "0"),
             ("rules.list", "public"),
+            ("rules.view", "public"),
         ])
         .send()
         .await

@@ -155,7 +155,8 @@ async fn personal_tokens_are_scoped_shown_once_and_revocable() {
         "the secret is never listed"
     );
     // A read-only token reads but cannot write, even for an admin.
-    let rules = json!({"list": ["authenticated"], "create": ["authenticated"]});
+    let rules =
+        json!({"list": ["authenticated"], "view": ["authenticated"], "create": ["authenticated"]});
     app.create_collection(
         &admin,
         json!({"name": "notes", "fields": [{"name": "t", "type": "text"}], "rules": rules}),

@@ -96,7 +96,7 @@ async fn one_server_per_data_directory() {
 async fn restore_brings_back_a_backup_and_refuses_under_a_running_server() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
-    app.create_collection(&admin, json!({"name": "notes", "fields": [{"name": "t", "type": "text"}], "rules": {"list": ["public"]}})).await;
+    app.create_collection(&admin, json!({"name": "notes", "fields": [{"name": "t", "type": "text"}], "rules": {"list": ["public"], "view": ["public"]}})).await;
     app.req(Method::POST, "/api/v1/notes", Some(&admin))
         .json(&json!({"t": "before"}))
         .send()

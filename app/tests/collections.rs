@@ -418,7 +418,7 @@ async fn the_openapi_document_follows_collections() {
         {"name": "age", "type": "integer", "min": 0},
         {"name": "kind", "type": "enum", "values": ["cat", "dog"]},
         {"name": "email", "type": "email"}, {"name": "site", "type": "url"}, {"name": "born", "type": "datetime"}],
-        "rules": {"list": ["public"]}})).await;
+        "rules": {"list": ["public"], "view": ["public"]}})).await;
     let doc: Value = app.get_json("/api/v1/openapi.json", None).await;
     for op in ["get", "post"] {
         assert!(doc["paths"]["/pets"][op].is_object(), "{op} /pets");
