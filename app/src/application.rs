@@ -72,6 +72,7 @@ pub fn auth_service(db: Db, config: &Config) -> AuthService {
                 cors_credentials: security.cors.credentials,
                 rate_limit_per_second: security.rate_limit.per_second,
                 rate_limit_burst: security.rate_limit.burst,
+                audiences: security.rate_limit_audiences,
             },
             ..AuthConfig::default()
         },
@@ -88,25 +89,34 @@ async fn follow_settings(
 ) -> Result<(), StartError> {
     let (cors, rate_limit) = (cors.clone(), rate_limit.clone());
     let apply = move |s: &AuthSettings| {
-        let limit = crate::config::RateLimitConfig {
-            per_second: s.rate_limit_per_second.value,
-            burst: s.rate_limit_burst.value,
-        };
+        let limits = crate::config::RateLimits::from_settings(s);
         let now = rate_limit.current();
-        let same_limit = now == limit || (now.is_off() && limit.is_off());
-        if cors.origins() != s.cors_origins.value || !same_limit {
+        let same_limits = auth::Audience::ALL
+            .iter()
+            .all(|a| now.get(*a).same_as(&limits.get(*a)));
+        if cors.origins() != s.cors_origins.value || !same_limits {
+            let shown = |a: auth::Audience| {
+                let l = s.rate_limits.get(a);
+                format!(
+                    "{}/s ({}), burst {} ({})",
+                    l.per_second.value,
+                    l.per_second.source.as_str(),
+                    l.burst.value,
+                    l.burst.source.as_str()
+                )
+            };
             tracing::info!(
                 cors_origins = ?s.cors_origins.value,
                 cors_origins_from = s.cors_origins.source.as_str(),
-                rate_limit_per_second = limit.per_second,
-                rate_limit_per_second_from = s.rate_limit_per_second.source.as_str(),
-                rate_limit_burst = limit.burst,
-                rate_limit_burst_from = s.rate_limit_burst.source.as_str(),
+                rate_limit_anonymous = shown(auth::Audience::Anonymous),
+                rate_limit_user = shown(auth::Audience::User),
+                rate_limit_admin = shown(auth::Audience::Admin),
+                rate_limit_auth = shown(auth::Audience::Auth),
                 "applying settings"
             );
         }
         cors.set_origins(&s.cors_origins.value);
-        rate_limit.set(limit);
+        rate_limit.set(limits);
     };
     let current = auth
         .settings()
@@ -202,7 +212,10 @@ impl Application {
             admin,
         };
         let http = crate::http::HttpOptions::from_config(&config, tls.is_some());
-        let rate_limit = crate::http::RateLimit::new(config.security.rate_limit);
+        let rate_limit = crate::http::RateLimit::new(crate::config::RateLimits::configured(
+            config.security.rate_limit,
+            &config.security.rate_limit_audiences,
+        ));
         follow_settings(&auth, &http.cors, &rate_limit).await?;
         let endpoint = routes::build(services, &http, rate_limit);
         let listener = match TcpListener::bind(config.bind).await {

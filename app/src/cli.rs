@@ -111,6 +111,30 @@ pub struct SettingArgs {
     /// Requests a caller may burst above the rate [env: HEARTH_RATE_LIMIT_BURST]
     #[arg(long, global = true, value_name = "N")]
     pub rate_limit_burst: Option<String>,
+    /// Requests per second for callers without a valid token, per address; 0: unthrottled [env: HEARTH_RATE_LIMIT_ANONYMOUS_PER_SECOND] [default: rate_limit_*]
+    #[arg(long, global = true, value_name = "N")]
+    pub rate_limit_anonymous_per_second: Option<String>,
+    /// Burst for callers without a valid token, per address [env: HEARTH_RATE_LIMIT_ANONYMOUS_BURST] [default: rate_limit_*]
+    #[arg(long, global = true, value_name = "N")]
+    pub rate_limit_anonymous_burst: Option<String>,
+    /// Requests per second for signed-in users, per user; 0: unthrottled [env: HEARTH_RATE_LIMIT_USER_PER_SECOND] [default: rate_limit_*]
+    #[arg(long, global = true, value_name = "N")]
+    pub rate_limit_user_per_second: Option<String>,
+    /// Burst for signed-in users, per user [env: HEARTH_RATE_LIMIT_USER_BURST] [default: rate_limit_*]
+    #[arg(long, global = true, value_name = "N")]
+    pub rate_limit_user_burst: Option<String>,
+    /// Requests per second for callers acting as admin, per user; 0: unthrottled [env: HEARTH_RATE_LIMIT_ADMIN_PER_SECOND] [default: 0]
+    #[arg(long, global = true, value_name = "N")]
+    pub rate_limit_admin_per_second: Option<String>,
+    /// Burst for callers acting as admin, per user [env: HEARTH_RATE_LIMIT_ADMIN_BURST] [default: rate_limit_burst]
+    #[arg(long, global = true, value_name = "N")]
+    pub rate_limit_admin_burst: Option<String>,
+    /// Requests per second for login, refresh, register, setup, password reset, per address; 0: unthrottled [env: HEARTH_RATE_LIMIT_AUTH_PER_SECOND]
+    #[arg(long, global = true, value_name = "N")]
+    pub rate_limit_auth_per_second: Option<String>,
+    /// Burst for login, refresh, register, setup, password reset, per address [env: HEARTH_RATE_LIMIT_AUTH_BURST]
+    #[arg(long, global = true, value_name = "N")]
+    pub rate_limit_auth_burst: Option<String>,
     /// Proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For is trusted [env: HEARTH_TRUSTED_PROXIES]
     #[arg(long, global = true, value_name = "LIST")]
     pub trusted_proxies: Option<String>,
@@ -162,6 +186,29 @@ impl SettingArgs {
             ("tls_key", &self.tls_key),
             ("rate_limit_per_second", &self.rate_limit_per_second),
             ("rate_limit_burst", &self.rate_limit_burst),
+            (
+                "rate_limit_anonymous_per_second",
+                &self.rate_limit_anonymous_per_second,
+            ),
+            (
+                "rate_limit_anonymous_burst",
+                &self.rate_limit_anonymous_burst,
+            ),
+            (
+                "rate_limit_user_per_second",
+                &self.rate_limit_user_per_second,
+            ),
+            ("rate_limit_user_burst", &self.rate_limit_user_burst),
+            (
+                "rate_limit_admin_per_second",
+                &self.rate_limit_admin_per_second,
+            ),
+            ("rate_limit_admin_burst", &self.rate_limit_admin_burst),
+            (
+                "rate_limit_auth_per_second",
+                &self.rate_limit_auth_per_second,
+            ),
+            ("rate_limit_auth_burst", &self.rate_limit_auth_burst),
             ("trusted_proxies", &self.trusted_proxies),
             ("cors_origins", &self.cors_origins),
             ("cors_methods", &self.cors_methods),

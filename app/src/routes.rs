@@ -28,8 +28,8 @@ fn root() -> Redirect {
     Redirect::see_other("/admin")
 }
 
-/// `http`: the stack's settings; `rate_limit`: the API's (a handle: the application
-/// changes the limit when an admin does).
+/// `http`: the stack's settings; `rate_limit`: the API's and the dashboard's (a handle:
+/// the application changes the limits when an admin does).
 pub fn build(
     services: Services,
     http: &http::HttpOptions,
@@ -58,13 +58,18 @@ pub fn build(
                 system: openapi::api_service().into_endpoint(),
                 records: RecordsEndpoint::new(services.resources.clone()),
             }
-            // Authenticate outside, so the rate limit knows the caller.
-            .with(rate_limit)
+            // Authenticate outside, so the rate limit knows the caller; the auth
+            // endpoints and bad tokens are limited by address before it.
+            .with(rate_limit.by_caller())
             .with(NoteCaller)
             .with(Authenticate::new(services.auth.clone()))
+            .with(rate_limit.by_address(false))
             .with(api_tags),
         )
-        .nest("/admin", services.admin.routes())
+        .nest(
+            "/admin",
+            services.admin.routes().with(rate_limit.by_address(true)),
+        )
         .at("/api/docs", get(docs::index).with(Tag("/api/docs")))
         .at(
             "/api/docs/problems",

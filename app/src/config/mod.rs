@@ -6,7 +6,7 @@ mod parse;
 mod security;
 mod sources;
 
-pub use security::{Cidr, CorsConfig, RateLimitConfig, SecurityConfig, TlsFiles};
+pub use security::{Cidr, CorsConfig, RateLimitConfig, RateLimits, SecurityConfig, TlsFiles};
 pub use sources::{load, Flags, Source};
 
 use std::net::SocketAddr;
@@ -90,6 +90,42 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "100",
     ),
     ("rate_limit_burst", "HEARTH_RATE_LIMIT_BURST", "200"),
+    (
+        "rate_limit_anonymous_per_second",
+        "HEARTH_RATE_LIMIT_ANONYMOUS_PER_SECOND",
+        "",
+    ),
+    (
+        "rate_limit_anonymous_burst",
+        "HEARTH_RATE_LIMIT_ANONYMOUS_BURST",
+        "",
+    ),
+    (
+        "rate_limit_user_per_second",
+        "HEARTH_RATE_LIMIT_USER_PER_SECOND",
+        "",
+    ),
+    ("rate_limit_user_burst", "HEARTH_RATE_LIMIT_USER_BURST", ""),
+    (
+        "rate_limit_admin_per_second",
+        "HEARTH_RATE_LIMIT_ADMIN_PER_SECOND",
+        "0",
+    ),
+    (
+        "rate_limit_admin_burst",
+        "HEARTH_RATE_LIMIT_ADMIN_BURST",
+        "",
+    ),
+    (
+        "rate_limit_auth_per_second",
+        "HEARTH_RATE_LIMIT_AUTH_PER_SECOND",
+        "5",
+    ),
+    (
+        "rate_limit_auth_burst",
+        "HEARTH_RATE_LIMIT_AUTH_BURST",
+        "20",
+    ),
     ("trusted_proxies", "HEARTH_TRUSTED_PROXIES", ""),
     ("cors_origins", "HEARTH_CORS_ORIGINS", ""),
     (

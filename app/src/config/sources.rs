@@ -297,6 +297,44 @@ mod tests {
     }
 
     #[test]
+    fn rate_limits_by_audience_default_and_follow_the_shared_limit() {
+        let c = resolve(&Flags::default(), &|_| None, None).unwrap();
+        let a = &c.security.rate_limit_audiences;
+        assert_eq!(
+            a.get(auth::Audience::Anonymous),
+            auth::ConfiguredLimit::SHARED
+        );
+        assert_eq!(
+            a.get(auth::Audience::Admin).per_second,
+            Some(0),
+            "admins unthrottled"
+        );
+        assert_eq!(
+            a.get(auth::Audience::Auth),
+            auth::ConfiguredLimit::new(5, 20)
+        );
+        let limits = crate::config::RateLimits::configured(c.security.rate_limit, a);
+        assert_eq!(
+            limits.anonymous, c.security.rate_limit,
+            "the old keys still apply"
+        );
+        assert!(limits.admin.is_off());
+        let env = env_of(&[
+            ("HEARTH_RATE_LIMIT_PER_SECOND", "7"),
+            ("HEARTH_RATE_LIMIT_USER_BURST", "9"),
+        ]);
+        let c = resolve(&Flags::default(), &env, None).unwrap();
+        let limits = crate::config::RateLimits::configured(
+            c.security.rate_limit,
+            &c.security.rate_limit_audiences,
+        );
+        assert_eq!((limits.user.per_second, limits.user.burst), (7, 9));
+        let env = env_of(&[("HEARTH_RATE_LIMIT_AUTH_BURST", "0")]);
+        let err = resolve(&Flags::default(), &env, None).unwrap_err();
+        assert!(err.0.starts_with("invalid rate_limit_auth_burst"), "{err}");
+    }
+
+    #[test]
     fn cache_size_takes_sizes_within_bounds() {
         let env = env_of(&[("HEARTH_CACHE_SIZE", "64MiB")]);
         let c = resolve(&Flags::default(), &env, None).unwrap();
