@@ -3,11 +3,12 @@
 
 use crate::config::{Config, ConfigError};
 use crate::data_lock::DataDirLock;
+use crate::metrics_access::{Listener, MetricsAccess};
 use crate::migrations::MIGRATIONS;
 use crate::routes::{self, Services};
 use crate::server::{self, ServerOptions};
 use auth::{AuthConfig, AuthService, AuthSettings, ConfiguredSettings};
-use observability::{Observability, ObservabilityConfig, RecordCounter};
+use observability::{Observability, RecordCounter};
 use poem::endpoint::BoxEndpoint;
 use poem::Response;
 use resources::Resources;
@@ -39,6 +40,8 @@ pub enum StartError {
 pub struct Application {
     listener: TcpListener,
     endpoint: BoxEndpoint<'static, Response>,
+    /// The `metrics_bind` listener and its endpoint (only `/metrics`).
+    metrics: Option<(TcpListener, BoxEndpoint<'static, Response>)>,
     tls: Option<TlsAcceptor>,
     db: Db,
     auth: AuthService,
@@ -128,16 +131,13 @@ async fn follow_settings(
 }
 
 /// Metrics and request statistics, reporting on this database and these collections.
-pub fn observability(db: &Db, resources: &Resources, config: &Config) -> Observability {
+pub fn observability(db: &Db, resources: &Resources) -> Observability {
     let resources = resources.clone();
     let count: RecordCounter = Box::new(move || {
         let resources = resources.clone();
         Box::pin(async move { resources.count_records().await.map_err(|e| e.to_string()) })
     });
-    let settings = ObservabilityConfig {
-        metrics_token: config.metrics_token.as_ref().map(|t| t.0.clone()),
-    };
-    Observability::new(db, settings, count)
+    Observability::new(db, count)
 }
 
 /// The admin dashboard over the same services as the API.
@@ -194,7 +194,7 @@ impl Application {
         let resources = Resources::load(db.clone(), docs.clone())
             .await
             .map_err(|e| StartError::Resources(e.to_string()))?;
-        let observability = observability(&db, &resources, &config);
+        let observability = observability(&db, &resources);
         let admin = dashboard(
             &db,
             &auth,
@@ -217,20 +217,36 @@ impl Application {
             &config.security.rate_limit_audiences,
         ));
         follow_settings(&auth, &http.cors, &rate_limit).await?;
-        let endpoint = routes::build(services, &http, rate_limit);
-        let listener = match TcpListener::bind(config.bind).await {
-            Ok(listener) => listener,
-            Err(source) => {
-                let _ = db.close().await;
-                return Err(StartError::Bind {
-                    addr: config.bind,
-                    source,
-                });
+        let metrics_endpoint = config.metrics_bind.map(|_| {
+            let access = MetricsAccess::new(
+                auth.clone(),
+                config.metrics_token.clone(),
+                Listener::Metrics,
+            );
+            routes::metrics_only(services.observability.clone(), access, &http)
+        });
+        let main_access =
+            MetricsAccess::new(auth.clone(), config.metrics_token.clone(), Listener::Main);
+        let endpoint = routes::build(services, &http, rate_limit, main_access);
+        let mut addrs = vec![config.bind];
+        addrs.extend(config.metrics_bind);
+        let mut listeners = Vec::new();
+        for addr in addrs {
+            match TcpListener::bind(addr).await {
+                Ok(listener) => listeners.push(listener),
+                Err(source) => {
+                    let _ = db.close().await;
+                    return Err(StartError::Bind { addr, source });
+                }
             }
-        };
+        }
+        let mut listeners = listeners.into_iter();
+        let listener = listeners.next().expect("the main listener");
+        let metrics = listeners.next().zip(metrics_endpoint);
         Ok(Application {
             listener,
             endpoint,
+            metrics,
             tls,
             db,
             auth,
@@ -243,6 +259,13 @@ impl Application {
     /// The bound address (the real port when the configuration asked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().unwrap_or(self.config.bind)
+    }
+
+    /// The `metrics_bind` listener's address, if there is one.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     /// Whether the server speaks HTTPS (`tls_cert`/`tls_key` are set).
@@ -276,7 +299,24 @@ impl Application {
             shutdown_timeout: self.config.shutdown_timeout,
             tls: self.tls,
         };
+        // The metrics listener stops once the main one has drained, so the last scrape
+        // can still see the shutdown.
+        let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+        let metrics = self.metrics.map(|(listener, endpoint)| {
+            let options = ServerOptions {
+                header_read_timeout: self.config.header_read_timeout,
+                shutdown_timeout: self.config.shutdown_timeout,
+                tls: None,
+            };
+            tokio::spawn(server::serve(listener, endpoint, options, async {
+                let _ = metrics_stopped.await;
+            }))
+        });
         server::serve(self.listener, self.endpoint, options, shutdown).await;
+        let _ = stop_metrics.send(());
+        if let Some(metrics) = metrics {
+            let _ = metrics.await;
+        }
         self.db.close().await?;
         tracing::info!("stopped cleanly");
         Ok(())

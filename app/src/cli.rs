@@ -162,6 +162,9 @@ pub struct SettingArgs {
     /// Require `Authorization: Bearer TOKEN` on /metrics (off when empty) [env: HEARTH_METRICS_TOKEN]
     #[arg(long, global = true, value_name = "TOKEN")]
     pub metrics_token: Option<String>,
+    /// Serve /metrics, and nothing else, on this second address (plain HTTP) [env: HEARTH_METRICS_BIND]
+    #[arg(long, global = true, value_name = "IP:PORT")]
+    pub metrics_bind: Option<String>,
 }
 
 impl SettingArgs {
@@ -218,6 +221,7 @@ impl SettingArgs {
             ("backup_dir", &self.backup_dir),
             ("backup_keep", &self.backup_keep),
             ("metrics_token", &self.metrics_token),
+            ("metrics_bind", &self.metrics_bind),
         ];
         for (name, value) in given {
             if let Some(v) = value {

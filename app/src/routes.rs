@@ -1,6 +1,7 @@
 //! The route table: every path the server answers, in one place.
 
 use crate::api_dispatch::ApiDispatch;
+use crate::metrics_access::MetricsAccess;
 use crate::{docs, health, http, openapi, static_files};
 use auth::{AuthService, Authenticate};
 use kernel::ApiDocument;
@@ -34,6 +35,7 @@ pub fn build(
     services: Services,
     http: &http::HttpOptions,
     rate_limit: http::RateLimit,
+    metrics_access: MetricsAccess,
 ) -> BoxEndpoint<'static, Response> {
     // Every route tags its answers with its template (logs and metrics never see raw paths).
     let resources = services.resources.clone();
@@ -46,7 +48,9 @@ pub fn build(
         .at("/readyz", get(health::readyz).with(Tag("/readyz")))
         .at(
             "/metrics",
-            get(observability::metrics_endpoint).with(Tag("/metrics")),
+            get(observability::metrics_endpoint)
+                .with(metrics_access)
+                .with(Tag("/metrics")),
         )
         .at(
             "/api/v1/openapi.json",
@@ -87,5 +91,24 @@ pub fn build(
         .data(services.observability.clone());
     let mut http = http.clone();
     http.observe = Some(services.observability);
+    http::stack(route, &http).boxed()
+}
+
+/// The `metrics_bind` listener's routes: `/metrics` and nothing else, in the same stack.
+pub fn metrics_only(
+    observability: Observability,
+    access: MetricsAccess,
+    http: &http::HttpOptions,
+) -> BoxEndpoint<'static, Response> {
+    let route = Route::new()
+        .at(
+            "/metrics",
+            get(observability::metrics_endpoint)
+                .with(access)
+                .with(Tag("/metrics")),
+        )
+        .data(observability.clone());
+    let mut http = http.clone();
+    http.observe = Some(observability);
     http::stack(route, &http).boxed()
 }

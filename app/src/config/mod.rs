@@ -43,8 +43,13 @@ pub struct Config {
     pub backups: Option<BackupConfig>,
     /// OpenTelemetry traces, from the standard `OTEL_*` variables; off without an endpoint.
     pub otel: observability::trace::OtelConfig,
-    /// `/metrics` requires `Authorization: Bearer <token>` when set.
+    /// `/metrics` also answers `Authorization: Bearer <token>` when set (on the main
+    /// listener it always answers admins' tokens); on the `metrics_bind` listener it is
+    /// then required.
     pub metrics_token: Option<Secret>,
+    /// A second, plain-HTTP listener serving only `/metrics`, for scrapers that cannot
+    /// send a token; `None` (the default): no such listener.
+    pub metrics_bind: Option<SocketAddr>,
     /// Dashboard session lifetimes (idle 30 min, absolute 8 h); set in code, e.g. by tests.
     pub admin_sessions: admin::SessionLimits,
 }
@@ -143,6 +148,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("backup_dir", "HEARTH_BACKUP_DIR", ""),
     ("backup_keep", "HEARTH_BACKUP_KEEP", "7"),
     ("metrics_token", "HEARTH_METRICS_TOKEN", ""),
+    ("metrics_bind", "HEARTH_METRICS_BIND", ""),
 ];
 
 /// A configuration problem, as the one line printed before exiting with status 2.

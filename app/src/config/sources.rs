@@ -211,6 +211,21 @@ pub(super) fn resolve(
     let otel = observability::trace::OtelConfig::from_lookup(env)
         .map_err(|e| ConfigError(e.to_string()))?;
     let metrics_token = metrics_token(&field("metrics_token"))?;
+    let metrics_bind = one(&field("metrics_bind"), "metrics_bind", |v| {
+        let v = v.trim();
+        if v.is_empty() {
+            return Ok(None);
+        }
+        v.parse::<std::net::SocketAddr>().map(Some).map_err(|_| {
+            "expected IP:PORT such as 127.0.0.1:9090, or nothing for no metrics listener"
+                .to_string()
+        })
+    })?;
+    if metrics_bind == Some(bind) {
+        return Err(ConfigError(format!(
+            "metrics_bind {bind} is the same address as bind: give the metrics listener its own port"
+        )));
+    }
     let backups = (!backup_interval.is_zero()).then(|| super::BackupConfig {
         interval: backup_interval,
         dir: backup_dir.unwrap_or_else(|| data_dir.join("backups")),
@@ -232,11 +247,13 @@ pub(super) fn resolve(
         backups,
         otel,
         metrics_token,
+        metrics_bind,
         admin_sessions: admin::SessionLimits::default(),
     })
 }
 
-/// Empty: `/metrics` is open. Unlike other settings, a bad value is not echoed in the
+/// Empty: no metrics token (`/metrics` then answers admins' tokens only, or the
+/// `metrics_bind` listener). Unlike other settings, a bad value is not echoed in the
 /// error: it is a secret.
 fn metrics_token((value, source): &(String, Source)) -> Result<Option<super::Secret>, ConfigError> {
     let token = value.trim();
