@@ -298,6 +298,7 @@ impl Application {
             header_read_timeout: self.config.header_read_timeout,
             shutdown_timeout: self.config.shutdown_timeout,
             tls: self.tls,
+            max_connections: self.config.max_connections,
         };
         // The metrics listener stops once the main one has drained, so the last scrape
         // can still see the shutdown.
@@ -307,6 +308,8 @@ impl Application {
                 header_read_timeout: self.config.header_read_timeout,
                 shutdown_timeout: self.config.shutdown_timeout,
                 tls: None,
+                // Scrapers are few; the cap keeps a flood on this port bounded too.
+                max_connections: 64,
             };
             tokio::spawn(server::serve(listener, endpoint, options, async {
                 let _ = metrics_stopped.await;

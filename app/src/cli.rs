@@ -90,6 +90,9 @@ pub struct SettingArgs {
     /// Time in-flight requests get at shutdown, e.g. 10s [env: HEARTH_SHUTDOWN_TIMEOUT]
     #[arg(long, global = true, value_name = "DURATION")]
     pub shutdown_timeout: Option<String>,
+    /// Connections served at once; more are answered 503 [env: HEARTH_MAX_CONNECTIONS] [default: 1024]
+    #[arg(long, global = true, value_name = "N")]
+    pub max_connections: Option<String>,
     /// Lifetime of access tokens, e.g. 1h [env: HEARTH_ACCESS_TOKEN_TTL]
     #[arg(long, global = true, value_name = "DURATION")]
     pub access_token_ttl: Option<String>,
@@ -182,6 +185,7 @@ impl SettingArgs {
             ("header_read_timeout", &self.header_read_timeout),
             ("body_read_timeout", &self.body_read_timeout),
             ("shutdown_timeout", &self.shutdown_timeout),
+            ("max_connections", &self.max_connections),
             ("access_token_ttl", &self.access_token_ttl),
             ("log_format", &self.log_format),
             ("log", &self.log),

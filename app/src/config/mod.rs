@@ -35,6 +35,8 @@ pub struct Config {
     /// How long a client may take to send a request body.
     pub body_read_timeout: Duration,
     pub shutdown_timeout: Duration,
+    /// Connections served at once; more are answered 503 (see `server`).
+    pub max_connections: usize,
     pub access_token_ttl: Duration,
     pub log_format: LogFormat,
     pub log: String,
@@ -84,6 +86,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("header_read_timeout", "HEARTH_HEADER_READ_TIMEOUT", "10s"),
     ("body_read_timeout", "HEARTH_BODY_READ_TIMEOUT", "30s"),
     ("shutdown_timeout", "HEARTH_SHUTDOWN_TIMEOUT", "10s"),
+    ("max_connections", "HEARTH_MAX_CONNECTIONS", "1024"),
     ("access_token_ttl", "HEARTH_ACCESS_TOKEN_TTL", "1h"),
     ("log_format", "HEARTH_LOG_FORMAT", "text"),
     ("log", "HEARTH_LOG", "info"),

@@ -178,6 +178,13 @@ pub(super) fn resolve(
     )?;
     let body_read_timeout = one(&field("body_read_timeout"), "body_read_timeout", positive)?;
     let shutdown_timeout = one(&field("shutdown_timeout"), "shutdown_timeout", positive)?;
+    let max_connections = one(&field("max_connections"), "max_connections", |v| {
+        v.trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=1_000_000).contains(n))
+            .ok_or_else(|| "expected a whole number from 1 to 1000000".to_string())
+    })?;
     let access_token_ttl = one(&field("access_token_ttl"), "access_token_ttl", positive)?;
     let log_format = one(&field("log_format"), "log_format", |v| {
         match v.to_ascii_lowercase().as_str() {
@@ -240,6 +247,7 @@ pub(super) fn resolve(
         header_read_timeout,
         body_read_timeout,
         shutdown_timeout,
+        max_connections,
         access_token_ttl,
         log_format,
         log,
