@@ -172,8 +172,9 @@ impl Config {
         self.data_dir.join("hearth.db")
     }
 
-    /// Creates the data directory if needed and proves it is writable, so a read-only
-    /// disk is reported at start-up rather than at the first write.
+    /// Creates the data directory if needed (0700; an existing one is narrowed to 0700)
+    /// and proves it is writable, so a read-only disk is reported at start-up rather than
+    /// at the first write.
     pub fn ensure_data_dir_writable(&self) -> Result<(), ConfigError> {
         let dir = &self.data_dir;
         let fail = |e: std::io::Error| {
@@ -182,7 +183,7 @@ impl Config {
                 dir.display()
             ))
         };
-        std::fs::create_dir_all(dir).map_err(fail)?;
+        storage::private_files::private_dir(dir).map_err(fail)?;
         let probe = dir.join(format!(".hearth-write-probe-{}", std::process::id()));
         std::fs::write(&probe, b"ok").map_err(fail)?;
         std::fs::remove_file(&probe).map_err(fail)

@@ -20,6 +20,7 @@ mod group_commit;
 mod migrations;
 mod observer;
 mod page_cache;
+pub mod private_files;
 mod readers;
 mod spans;
 mod wal_writes;
