@@ -64,3 +64,123 @@ async fn the_dashboard_never_answers_with_cors_headers() {
         }
     }
 }
+
+/// The `Set-Cookie` values of a response.
+fn set_cookies(resp: &reqwest::Response) -> Vec<String> {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `name=value` of the first `Set-Cookie` whose name is `name`.
+fn cookie_pair(cookies: &[String], name: &str) -> String {
+    cookies
+        .iter()
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} in {cookies:?}"))
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+fn csrf(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("csrf input") + 19;
+    html[at..at + html[at..].find('"').unwrap()].to_owned()
+}
+
+/// Logs in through the dashboard form, sending `headers` on every request (the cookie
+/// jar is by hand: reqwest's would not send `Secure` cookies over plain HTTP). Returns
+/// every `Set-Cookie` seen and the session's `name=value`.
+async fn dashboard_login(
+    app: &TestApp,
+    headers: &[(&str, &str)],
+    session_name: &str,
+    pre_name: &str,
+) -> (Vec<String>, String) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let with = |mut req: reqwest::RequestBuilder| {
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req
+    };
+    let page = with(client.get(app.url("/admin/login")))
+        .send()
+        .await
+        .unwrap();
+    let mut seen = set_cookies(&page);
+    let pre = cookie_pair(&seen, pre_name);
+    let token = csrf(&page.text().await.unwrap());
+    let resp = with(client.post(app.url("/admin/login")))
+        .header("cookie", pre)
+        .form(&[
+            ("email", common::ADMIN_EMAIL),
+            ("password", common::ADMIN_PASSWORD),
+            ("csrf", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303, "logged in");
+    seen.extend(set_cookies(&resp));
+    let session = cookie_pair(&seen, session_name);
+    let resp = with(client.get(app.url("/admin")))
+        .header("cookie", session.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "the session works");
+    (seen, session)
+}
+
+#[tokio::test]
+async fn behind_a_trusted_tls_proxy_cookies_are_secure_with_the_host_prefix() {
+    let app = spawn_app_with(|c| {
+        c.security.trusted_proxies = vec![hearth::config::Cidr::parse("127.0.0.1").unwrap()];
+    })
+    .await;
+    app.auth
+        .create_admin(common::ADMIN_EMAIL, common::ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    let proxied = [
+        ("x-forwarded-proto", "https"),
+        ("x-forwarded-for", "203.0.113.9"),
+    ];
+    let (cookies, _) = dashboard_login(
+        &app,
+        &proxied,
+        "__Host-hearth_admin",
+        "__Host-hearth_admin_pre",
+    )
+    .await;
+    for cookie in &cookies {
+        assert!(cookie.starts_with("__Host-"), "{cookie}");
+        assert!(cookie.contains("; Secure"), "{cookie}");
+        assert!(cookie.contains("; Path=/"), "{cookie}");
+        assert!(!cookie.to_ascii_lowercase().contains("domain="), "{cookie}");
+    }
+    // Plain HTTP through the same proxy keeps working as before.
+    let (cookies, _) = dashboard_login(&app, &[], "hearth_admin", "hearth_admin_pre").await;
+    assert!(cookies
+        .iter()
+        .all(|c| !c.contains("Secure") && !c.starts_with("__Host-")));
+}
+
+#[tokio::test]
+async fn forwarded_proto_from_an_untrusted_peer_is_ignored() {
+    let app = spawn_app_with(|_| {}).await;
+    app.auth
+        .create_admin(common::ADMIN_EMAIL, common::ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    let spoofed = [("x-forwarded-proto", "https")];
+    let (cookies, _) = dashboard_login(&app, &spoofed, "hearth_admin", "hearth_admin_pre").await;
+    assert!(cookies.iter().all(|c| !c.contains("Secure")), "{cookies:?}");
+}
