@@ -184,3 +184,24 @@ async fn forwarded_proto_from_an_untrusted_peer_is_ignored() {
     let (cookies, _) = dashboard_login(&app, &spoofed, "hearth_admin", "hearth_admin_pre").await;
     assert!(cookies.iter().all(|c| !c.contains("Secure")), "{cookies:?}");
 }
+
+#[tokio::test]
+async fn the_dashboard_csp_allows_no_inline_style() {
+    let app = spawn_app_with(|_| {}).await;
+    for path in ["/admin/login", "/admin/setup?token=x"] {
+        let resp = app.client.get(app.url(path)).send().await.unwrap();
+        let csp = resp.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(csp.contains("style-src 'self';"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        let html = resp.text().await.unwrap();
+        assert!(!html.contains("style="), "{path} has a style attribute");
+        assert!(!html.contains("<style"), "{path} has a style element");
+    }
+    // Only the Swagger UI page keeps inline styles, never inline script.
+    let resp = app.client.get(app.url("/api/docs")).send().await.unwrap();
+    let csp = resp.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+}
