@@ -175,10 +175,11 @@ impl AudienceLimits {
     }
 }
 
+/// Checks one value of a limit setting, errors naming the field.
+pub(crate) type Check = fn(&str, i64) -> Result<u32, FieldError>;
+
 /// The checker of a per-audience key (`None`: not such a key).
-pub(crate) fn checker(
-    key: &str,
-) -> Option<(&'static str, fn(&str, i64) -> Result<u32, FieldError>)> {
+pub(crate) fn checker(key: &str) -> Option<(&'static str, Check)> {
     Audience::ALL.iter().find_map(|a| {
         if key == a.per_second_key() {
             Some((
