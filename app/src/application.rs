@@ -3,11 +3,12 @@
 
 use crate::config::{Config, ConfigError};
 use crate::data_lock::DataDirLock;
+use crate::metrics_access::{Listener, MetricsAccess};
 use crate::migrations::MIGRATIONS;
 use crate::routes::{self, Services};
 use crate::server::{self, ServerOptions};
 use auth::{AuthConfig, AuthService, AuthSettings, ConfiguredSettings};
-use observability::{Observability, ObservabilityConfig, RecordCounter};
+use observability::{Observability, RecordCounter};
 use poem::endpoint::BoxEndpoint;
 use poem::Response;
 use resources::Resources;
@@ -41,6 +42,8 @@ pub enum StartError {
 pub struct Application {
     listener: TcpListener,
     endpoint: BoxEndpoint<'static, Response>,
+    /// The `metrics_bind` listener and its endpoint (only `/metrics`).
+    metrics: Option<(TcpListener, BoxEndpoint<'static, Response>)>,
     tls: Option<TlsAcceptor>,
     db: Db,
     auth: AuthService,
@@ -75,6 +78,7 @@ pub fn auth_service(db: Db, config: &Config) -> AuthService {
                 cors_credentials: security.cors.credentials,
                 rate_limit_per_second: security.rate_limit.per_second,
                 rate_limit_burst: security.rate_limit.burst,
+                audiences: security.rate_limit_audiences,
             },
             ..AuthConfig::default()
         },
@@ -91,25 +95,34 @@ async fn follow_settings(
 ) -> Result<(), StartError> {
     let (cors, rate_limit) = (cors.clone(), rate_limit.clone());
     let apply = move |s: &AuthSettings| {
-        let limit = crate::config::RateLimitConfig {
-            per_second: s.rate_limit_per_second.value,
-            burst: s.rate_limit_burst.value,
-        };
+        let limits = crate::config::RateLimits::from_settings(s);
         let now = rate_limit.current();
-        let same_limit = now == limit || (now.is_off() && limit.is_off());
-        if cors.origins() != s.cors_origins.value || !same_limit {
+        let same_limits = auth::Audience::ALL
+            .iter()
+            .all(|a| now.get(*a).same_as(&limits.get(*a)));
+        if cors.origins() != s.cors_origins.value || !same_limits {
+            let shown = |a: auth::Audience| {
+                let l = s.rate_limits.get(a);
+                format!(
+                    "{}/s ({}), burst {} ({})",
+                    l.per_second.value,
+                    l.per_second.source.as_str(),
+                    l.burst.value,
+                    l.burst.source.as_str()
+                )
+            };
             tracing::info!(
                 cors_origins = ?s.cors_origins.value,
                 cors_origins_from = s.cors_origins.source.as_str(),
-                rate_limit_per_second = limit.per_second,
-                rate_limit_per_second_from = s.rate_limit_per_second.source.as_str(),
-                rate_limit_burst = limit.burst,
-                rate_limit_burst_from = s.rate_limit_burst.source.as_str(),
+                rate_limit_anonymous = shown(auth::Audience::Anonymous),
+                rate_limit_user = shown(auth::Audience::User),
+                rate_limit_admin = shown(auth::Audience::Admin),
+                rate_limit_auth = shown(auth::Audience::Auth),
                 "applying settings"
             );
         }
         cors.set_origins(&s.cors_origins.value);
-        rate_limit.set(limit);
+        rate_limit.set(limits);
     };
     let current = auth
         .settings()
@@ -121,16 +134,13 @@ async fn follow_settings(
 }
 
 /// Metrics and request statistics, reporting on this database and these collections.
-pub fn observability(db: &Db, resources: &Resources, config: &Config) -> Observability {
+pub fn observability(db: &Db, resources: &Resources) -> Observability {
     let resources = resources.clone();
     let count: RecordCounter = Box::new(move || {
         let resources = resources.clone();
         Box::pin(async move { resources.count_records().await.map_err(|e| e.to_string()) })
     });
-    let settings = ObservabilityConfig {
-        metrics_token: config.metrics_token.as_ref().map(|t| t.0.clone()),
-    };
-    Observability::new(db, settings, count)
+    Observability::new(db, count)
 }
 
 /// The admin dashboard over the same services as the API.
@@ -191,7 +201,7 @@ impl Application {
         let resources = Resources::load(db.clone(), docs.clone())
             .await
             .map_err(|e| StartError::Resources(e.to_string()))?;
-        let observability = observability(&db, &resources, &config);
+        let observability = observability(&db, &resources);
         let admin = dashboard(
             &db,
             &auth,
@@ -209,22 +219,41 @@ impl Application {
             admin,
         };
         let http = crate::http::HttpOptions::from_config(&config, tls.is_some());
-        let rate_limit = crate::http::RateLimit::new(config.security.rate_limit);
+        let rate_limit = crate::http::RateLimit::new(crate::config::RateLimits::configured(
+            config.security.rate_limit,
+            &config.security.rate_limit_audiences,
+        ));
         follow_settings(&auth, &http.cors, &rate_limit).await?;
-        let endpoint = routes::build(services, &http, rate_limit);
-        let listener = match TcpListener::bind(config.bind).await {
-            Ok(listener) => listener,
-            Err(source) => {
-                let _ = db.close().await;
-                return Err(StartError::Bind {
-                    addr: config.bind,
-                    source,
-                });
+        let metrics_endpoint = config.metrics_bind.map(|_| {
+            let access = MetricsAccess::new(
+                auth.clone(),
+                config.metrics_token.clone(),
+                Listener::Metrics,
+            );
+            routes::metrics_only(services.observability.clone(), access, &http)
+        });
+        let main_access =
+            MetricsAccess::new(auth.clone(), config.metrics_token.clone(), Listener::Main);
+        let endpoint = routes::build(services, &http, rate_limit, main_access);
+        let mut addrs = vec![config.bind];
+        addrs.extend(config.metrics_bind);
+        let mut listeners = Vec::new();
+        for addr in addrs {
+            match TcpListener::bind(addr).await {
+                Ok(listener) => listeners.push(listener),
+                Err(source) => {
+                    let _ = db.close().await;
+                    return Err(StartError::Bind { addr, source });
+                }
             }
-        };
+        }
+        let mut listeners = listeners.into_iter();
+        let listener = listeners.next().expect("the main listener");
+        let metrics = listeners.next().zip(metrics_endpoint);
         Ok(Application {
             listener,
             endpoint,
+            metrics,
             tls,
             db,
             auth,
@@ -237,6 +266,13 @@ impl Application {
     /// The bound address (the real port when the configuration asked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().unwrap_or(self.config.bind)
+    }
+
+    /// The `metrics_bind` listener's address, if there is one.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     /// Whether the server speaks HTTPS (`tls_cert`/`tls_key` are set).
@@ -272,8 +308,28 @@ impl Application {
             header_read_timeout: self.config.header_read_timeout,
             shutdown_timeout: self.config.shutdown_timeout,
             tls: self.tls,
+            max_connections: self.config.max_connections,
         };
+        // The metrics listener stops once the main one has drained, so the last scrape
+        // can still see the shutdown.
+        let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+        let metrics = self.metrics.map(|(listener, endpoint)| {
+            let options = ServerOptions {
+                header_read_timeout: self.config.header_read_timeout,
+                shutdown_timeout: self.config.shutdown_timeout,
+                tls: None,
+                // Scrapers are few; the cap keeps a flood on this port bounded too.
+                max_connections: 64,
+            };
+            tokio::spawn(server::serve(listener, endpoint, options, async {
+                let _ = metrics_stopped.await;
+            }))
+        });
         server::serve(self.listener, self.endpoint, options, shutdown).await;
+        let _ = stop_metrics.send(());
+        if let Some(metrics) = metrics {
+            let _ = metrics.await;
+        }
         self.db.close().await?;
         tracing::info!("stopped cleanly");
         Ok(())

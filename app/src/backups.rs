@@ -29,7 +29,8 @@ pub async fn run(db: Db, config: BackupConfig) {
 
 /// One backup now; returns its path.
 pub async fn take(db: &Db, config: &BackupConfig) -> Result<PathBuf, storage::StorageError> {
-    std::fs::create_dir_all(&config.dir)?;
+    // 0700: backups hold everything the database does (each file is created 0600).
+    storage::private_files::private_dir(&config.dir)?;
     // Fixed-width UTC timestamps sort by name in time order.
     let stamp = kernel::clock::now()
         .replace([':', '.'], "")

@@ -93,6 +93,9 @@ pub struct SettingArgs {
     /// Time in-flight requests get at shutdown, e.g. 10s [env: HEARTH_SHUTDOWN_TIMEOUT]
     #[arg(long, global = true, value_name = "DURATION")]
     pub shutdown_timeout: Option<String>,
+    /// Connections served at once; more are answered 503 [env: HEARTH_MAX_CONNECTIONS] [default: 1024]
+    #[arg(long, global = true, value_name = "N")]
+    pub max_connections: Option<String>,
     /// Lifetime of access tokens, e.g. 1h [env: HEARTH_ACCESS_TOKEN_TTL]
     #[arg(long, global = true, value_name = "DURATION")]
     pub access_token_ttl: Option<String>,
@@ -114,6 +117,30 @@ pub struct SettingArgs {
     /// Requests a caller may burst above the rate [env: HEARTH_RATE_LIMIT_BURST]
     #[arg(long, global = true, value_name = "N")]
     pub rate_limit_burst: Option<String>,
+    /// Requests per second for callers without a valid token, per address; 0: unthrottled [env: HEARTH_RATE_LIMIT_ANONYMOUS_PER_SECOND] [default: rate_limit_*]
+    #[arg(long, global = true, value_name = "N")]
+    pub rate_limit_anonymous_per_second: Option<String>,
+    /// Burst for callers without a valid token, per address [env: HEARTH_RATE_LIMIT_ANONYMOUS_BURST] [default: rate_limit_*]
+    #[arg(long, global = true, value_name = "N")]
+    pub rate_limit_anonymous_burst: Option<String>,
+    /// Requests per second for signed-in users, per user; 0: unthrottled [env: HEARTH_RATE_LIMIT_USER_PER_SECOND] [default: rate_limit_*]
+    #[arg(long, global = true, value_name = "N")]
+    pub rate_limit_user_per_second: Option<String>,
+    /// Burst for signed-in users, per user [env: HEARTH_RATE_LIMIT_USER_BURST] [default: rate_limit_*]
+    #[arg(long, global = true, value_name = "N")]
+    pub rate_limit_user_burst: Option<String>,
+    /// Requests per second for callers acting as admin, per user; 0: unthrottled [env: HEARTH_RATE_LIMIT_ADMIN_PER_SECOND] [default: 0]
+    #[arg(long, global = true, value_name = "N")]
+    pub rate_limit_admin_per_second: Option<String>,
+    /// Burst for callers acting as admin, per user [env: HEARTH_RATE_LIMIT_ADMIN_BURST] [default: rate_limit_burst]
+    #[arg(long, global = true, value_name = "N")]
+    pub rate_limit_admin_burst: Option<String>,
+    /// Requests per second for login, refresh, register, setup, password reset, per address; 0: unthrottled [env: HEARTH_RATE_LIMIT_AUTH_PER_SECOND]
+    #[arg(long, global = true, value_name = "N")]
+    pub rate_limit_auth_per_second: Option<String>,
+    /// Burst for login, refresh, register, setup, password reset, per address [env: HEARTH_RATE_LIMIT_AUTH_BURST]
+    #[arg(long, global = true, value_name = "N")]
+    pub rate_limit_auth_burst: Option<String>,
     /// Proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For is trusted [env: HEARTH_TRUSTED_PROXIES]
     #[arg(long, global = true, value_name = "LIST")]
     pub trusted_proxies: Option<String>,
@@ -144,6 +171,9 @@ pub struct SettingArgs {
     /// How long audit events are kept, e.g. 90d; 0 keeps them forever [env: HEARTH_AUDIT_RETENTION]
     #[arg(long, global = true, value_name = "DURATION")]
     pub audit_retention: Option<String>,
+    /// Serve /metrics, and nothing else, on this second address (plain HTTP) [env: HEARTH_METRICS_BIND]
+    #[arg(long, global = true, value_name = "IP:PORT")]
+    pub metrics_bind: Option<String>,
 }
 
 impl SettingArgs {
@@ -162,6 +192,7 @@ impl SettingArgs {
             ("header_read_timeout", &self.header_read_timeout),
             ("body_read_timeout", &self.body_read_timeout),
             ("shutdown_timeout", &self.shutdown_timeout),
+            ("max_connections", &self.max_connections),
             ("access_token_ttl", &self.access_token_ttl),
             ("log_format", &self.log_format),
             ("log", &self.log),
@@ -169,6 +200,29 @@ impl SettingArgs {
             ("tls_key", &self.tls_key),
             ("rate_limit_per_second", &self.rate_limit_per_second),
             ("rate_limit_burst", &self.rate_limit_burst),
+            (
+                "rate_limit_anonymous_per_second",
+                &self.rate_limit_anonymous_per_second,
+            ),
+            (
+                "rate_limit_anonymous_burst",
+                &self.rate_limit_anonymous_burst,
+            ),
+            (
+                "rate_limit_user_per_second",
+                &self.rate_limit_user_per_second,
+            ),
+            ("rate_limit_user_burst", &self.rate_limit_user_burst),
+            (
+                "rate_limit_admin_per_second",
+                &self.rate_limit_admin_per_second,
+            ),
+            ("rate_limit_admin_burst", &self.rate_limit_admin_burst),
+            (
+                "rate_limit_auth_per_second",
+                &self.rate_limit_auth_per_second,
+            ),
+            ("rate_limit_auth_burst", &self.rate_limit_auth_burst),
             ("trusted_proxies", &self.trusted_proxies),
             ("cors_origins", &self.cors_origins),
             ("cors_methods", &self.cors_methods),
@@ -179,6 +233,7 @@ impl SettingArgs {
             ("backup_keep", &self.backup_keep),
             ("metrics_token", &self.metrics_token),
             ("audit_retention", &self.audit_retention),
+            ("metrics_bind", &self.metrics_bind),
         ];
         for (name, value) in given {
             if let Some(v) = value {

@@ -22,10 +22,11 @@ impl DataDirLock {
     pub fn acquire(data_dir: &Path) -> Result<DataDirLock, LockError> {
         let path = data_dir.join("hearth.lock");
         let shown = data_dir.display().to_string();
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
+        let mut options = OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options
             .open(&path)
             .map_err(|e| LockError::Io(shown.clone(), e))?;
         match file.try_lock() {

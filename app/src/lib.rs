@@ -12,6 +12,7 @@ mod docs;
 mod health;
 pub mod http;
 pub mod logging;
+pub mod metrics_access;
 pub mod migrations;
 pub mod openapi;
 mod restore;

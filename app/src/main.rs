@@ -11,6 +11,9 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // Everything Hearth creates (database, WAL, backups, lock) is for its own user only;
+    // the explicit modes in `storage::private_files` hold even without this.
+    storage::private_files::restrict_umask();
     // clap prints usage errors itself and exits with status 2.
     let cli = Cli::parse();
     let flags = cli.settings.flags();

@@ -23,7 +23,7 @@ pub fn restore(
     data_dir: &Path,
     db_path: &Path,
 ) -> Result<Option<PathBuf>, RestoreError> {
-    std::fs::create_dir_all(data_dir)
+    storage::private_files::private_dir(data_dir)
         .map_err(|e| RestoreError::Refused(format!("cannot create {}: {e}", data_dir.display())))?;
     let _lock = DataDirLock::acquire(data_dir).map_err(|e| RestoreError::Refused(e.to_string()))?;
     storage::verify_database(backup).map_err(|e| {
@@ -32,6 +32,9 @@ pub fn restore(
     let temp = db_path.with_extension("db.restoring");
     std::fs::copy(backup, &temp)
         .map_err(|e| RestoreError::Failed(format!("cannot copy the backup: {e}")))?;
+    // The copy has the backup file's mode; the database is owner-only whatever that was.
+    storage::private_files::narrow(&temp, storage::private_files::FILE_MODE)
+        .map_err(|e| RestoreError::Failed(format!("cannot restrict the copy: {e}")))?;
     std::fs::File::open(&temp)
         .and_then(|f| f.sync_all())
         .map_err(|e| RestoreError::Failed(format!("cannot flush the copy: {e}")))?;

@@ -1,6 +1,7 @@
 //! The route table: every path the server answers, in one place.
 
 use crate::api_dispatch::ApiDispatch;
+use crate::metrics_access::MetricsAccess;
 use crate::{docs, health, http, openapi, static_files};
 use auth::{AuthService, Authenticate};
 use kernel::ApiDocument;
@@ -28,12 +29,13 @@ fn root() -> Redirect {
     Redirect::see_other("/admin")
 }
 
-/// `http`: the stack's settings; `rate_limit`: the API's (a handle: the application
-/// changes the limit when an admin does).
+/// `http`: the stack's settings; `rate_limit`: the API's and the dashboard's (a handle:
+/// the application changes the limits when an admin does).
 pub fn build(
     services: Services,
     http: &http::HttpOptions,
     rate_limit: http::RateLimit,
+    metrics_access: MetricsAccess,
 ) -> BoxEndpoint<'static, Response> {
     // Every route tags its answers with its template (logs and metrics never see raw paths).
     let resources = services.resources.clone();
@@ -46,14 +48,17 @@ pub fn build(
         .at("/readyz", get(health::readyz).with(Tag("/readyz")))
         .at(
             "/metrics",
-            get(observability::metrics_endpoint).with(Tag("/metrics")),
+            get(observability::metrics_endpoint)
+                .with(metrics_access)
+                .with(Tag("/metrics")),
         )
         .at(
             "/api/v1/openapi.json",
             // Behind authentication: the document shows a caller only what it may use.
             get(openapi::document)
-                .with(rate_limit.clone())
+                .with(rate_limit.by_caller())
                 .with(Authenticate::new(services.auth.clone()))
+                .with(rate_limit.by_address(false))
                 .with(Tag("/api/v1/openapi.json")),
         )
         .nest(
@@ -62,13 +67,18 @@ pub fn build(
                 system: openapi::api_service().into_endpoint(),
                 records: RecordsEndpoint::new(services.resources.clone()),
             }
-            // Authenticate outside, so the rate limit knows the caller.
-            .with(rate_limit)
+            // Authenticate outside, so the rate limit knows the caller; the auth
+            // endpoints and bad tokens are limited by address before it.
+            .with(rate_limit.by_caller())
             .with(NoteCaller)
             .with(Authenticate::new(services.auth.clone()))
+            .with(rate_limit.by_address(false))
             .with(api_tags),
         )
-        .nest("/admin", services.admin.routes())
+        .nest(
+            "/admin",
+            services.admin.routes().with(rate_limit.by_address(true)),
+        )
         .at("/api/docs", get(docs::index).with(Tag("/api/docs")))
         .at(
             "/api/docs/problems",
@@ -86,5 +96,24 @@ pub fn build(
         .data(services.observability.clone());
     let mut http = http.clone();
     http.observe = Some(services.observability);
+    http::stack(route, &http).boxed()
+}
+
+/// The `metrics_bind` listener's routes: `/metrics` and nothing else, in the same stack.
+pub fn metrics_only(
+    observability: Observability,
+    access: MetricsAccess,
+    http: &http::HttpOptions,
+) -> BoxEndpoint<'static, Response> {
+    let route = Route::new()
+        .at(
+            "/metrics",
+            get(observability::metrics_endpoint)
+                .with(access)
+                .with(Tag("/metrics")),
+        )
+        .data(observability.clone());
+    let mut http = http.clone();
+    http.observe = Some(observability);
     http::stack(route, &http).boxed()
 }

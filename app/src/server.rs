@@ -3,6 +3,12 @@
 //! header read timeout on, keep-alive, and a graceful shutdown that stops accepting,
 //! lets in-flight requests finish within a bound, then returns. With TLS configured each
 //! connection is first taken through the rustls handshake, in its own task.
+//!
+//! At most `max_connections` connections are served at once (open keep-alive connections
+//! count). One beyond that is still accepted, and every request on it is answered 503
+//! `unavailable` (`Retry-After: 1`, `Connection: close`) by a responder that touches
+//! nothing else, so a client is told rather than left hanging; only when as many again
+//! are waiting for that answer is a further connection closed at once.
 
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -10,7 +16,7 @@ use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use poem::endpoint::BoxEndpoint;
 use poem::http::uri::Scheme;
 use poem::web::{LocalAddr, RemoteAddr};
-use poem::{Addr, Endpoint, Response};
+use poem::{Addr, Endpoint, EndpointExt, Response};
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -18,7 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 use tokio_rustls::TlsAcceptor;
 
 pub struct ServerOptions {
@@ -28,6 +34,30 @@ pub struct ServerOptions {
     pub shutdown_timeout: Duration,
     /// Serve HTTPS through this acceptor; `None` serves plain HTTP.
     pub tls: Option<TlsAcceptor>,
+    /// Connections served at once; more are answered 503 (see the module docs).
+    pub max_connections: usize,
+}
+
+/// Every request on a connection beyond `max_connections`: 503, then the connection ends.
+fn overloaded() -> BoxEndpoint<'static, Response> {
+    poem::endpoint::make_sync(|req: poem::Request| {
+        let mut resp = kernel::Problem::new(kernel::ProblemCode::Unavailable)
+            .with_detail("the server has as many connections as it serves at once; retry shortly")
+            .with_retry_after(1)
+            .render(
+                Some(req.uri().path()),
+                req.extensions()
+                    .get::<kernel::RequestId>()
+                    .map(|id| id.as_str()),
+            );
+        resp.headers_mut().insert(
+            poem::http::header::CONNECTION,
+            poem::http::HeaderValue::from_static("close"),
+        );
+        resp
+    })
+    .with(crate::http::RequestIds)
+    .boxed()
 }
 
 type Builder = auto::Builder<TokioExecutor>;
@@ -40,6 +70,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let endpoint = Arc::new(endpoint);
+    let refuse = Arc::new(overloaded());
+    let max = options.max_connections.max(1);
+    let served = Arc::new(Semaphore::new(max));
+    let refusing = Arc::new(Semaphore::new(max));
     let local = listener.local_addr().ok();
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -67,7 +101,20 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
-        let endpoint = endpoint.clone();
+        // Held by the connection's task until it ends.
+        let (permit, endpoint) = match served.clone().try_acquire_owned() {
+            Ok(permit) => (permit, endpoint.clone()),
+            Err(_) => match refusing.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    tracing::debug!(%remote, max, "connection limit reached; answering 503");
+                    (permit, refuse.clone())
+                }
+                Err(_) => {
+                    tracing::debug!(%remote, max, "connection limit reached; closing");
+                    continue;
+                }
+            },
+        };
         let builder = builder.clone();
         // Taken before the task starts so a shutdown that begins mid-handshake still
         // reaches this connection.
@@ -85,6 +132,7 @@ pub async fn serve(
             let first_byte_timeout = options.header_read_timeout;
             let mut stopping = stopping.clone();
             tokio::spawn(async move {
+                let _permit = permit;
                 let mut first = [0u8; 1];
                 tokio::select! {
                     peeked = tokio::time::timeout(first_byte_timeout, stream.peek(&mut first)) => {
@@ -107,6 +155,7 @@ pub async fn serve(
         let handshake_timeout = options.header_read_timeout;
         let mut stopping = stopping.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             let handshake = tokio::time::timeout(handshake_timeout, acceptor.accept(stream));
             let stream = tokio::select! {
                 done = handshake => match done {

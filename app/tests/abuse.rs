@@ -38,9 +38,13 @@ fn header(resp: &Response, name: &str) -> Option<String> {
 /// `r` of the `RateLimit` field, checking the whole field's shape on the way.
 fn remaining(resp: &Response) -> u32 {
     let field = header(resp, "ratelimit").expect("RateLimit header");
-    let params = field
-        .strip_prefix("\"default\";r=")
+    let (policy, params) = field
+        .split_once(";r=")
         .unwrap_or_else(|| panic!("RateLimit: {field}"));
+    assert!(
+        ["\"anonymous\"", "\"user\"", "\"admin\"", "\"auth\""].contains(&policy),
+        "RateLimit names its policy: {field}"
+    );
     let (r, t) = params.split_once(";t=").expect("t parameter");
     t.parse::<u64>().expect("t is whole seconds");
     r.parse().unwrap()
@@ -95,7 +99,7 @@ async fn exhausted_bucket_gets_429_rate_limited_with_retry_after_and_ratelimit_f
     let first = me(&app, None, None).await;
     // Anonymous /auth/me is a 401; rate limiting still counts it and says so.
     assert_eq!(first.status(), 401);
-    let policy = "\"default\";q=10;w=10";
+    let policy = "\"anonymous\";q=10;w=10";
     assert_eq!(header(&first, "ratelimit-policy").as_deref(), Some(policy));
     assert_eq!(
         remaining(&first),

@@ -393,7 +393,10 @@ async fn settings_form_changes_cors_and_rate_limits_and_returns_them_to_the_conf
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.headers()["ratelimit-policy"], "\"default\";q=100;w=2");
+    assert_eq!(
+        resp.headers()["ratelimit-policy"],
+        "\"anonymous\";q=100;w=2"
+    );
     let (_, html) = get(&app, &c, "/admin/settings").await;
     assert!(html.contains("id=\"rate-limit-burst-source\">from the database"));
     assert!(html.contains("id=\"rate-limit-burst-reset\""));

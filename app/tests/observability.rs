@@ -83,8 +83,28 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", kernel::ids::new_id())
 }
 
+/// An admin's access token, issued in process: `/metrics` is for admins (or the metrics
+/// token). The account is created on first use.
+async fn scraper_token(app: &TestApp) -> String {
+    const EMAIL: &str = "scraper@example.org";
+    const PASSWORD: &str = "scraper password 1";
+    let _ = app.auth.create_admin(EMAIL, PASSWORD).await;
+    app.auth
+        .login(EMAIL, PASSWORD, &auth::Ctx::default())
+        .await
+        .unwrap()
+        .access_token
+}
+
 async fn metrics(app: &TestApp) -> String {
-    let resp = app.client.get(app.url("/metrics")).send().await.unwrap();
+    let token = scraper_token(app).await;
+    let resp = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(
         resp.headers()["content-type"],

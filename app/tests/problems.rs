@@ -181,6 +181,7 @@ async fn serve_misbehaving() -> std::net::SocketAddr {
         header_read_timeout: std::time::Duration::from_secs(5),
         shutdown_timeout: std::time::Duration::from_secs(1),
         tls: None,
+        max_connections: 64,
     };
     tokio::spawn(hearth::server::serve(
         listener,

@@ -44,9 +44,19 @@ async fn settings(app: &TestApp, token: &str) -> Value {
     resp.json().await.unwrap()
 }
 
+/// The policy anonymous callers get: the shared limit, which they follow unless an
+/// audience limit of their own is set. (Admins are unthrottled by default; the token
+/// only proves the caller is the test's admin.)
 async fn policy(app: &TestApp, token: &str) -> Option<String> {
     let resp = app.req(Method::GET, ME, Some(token)).send().await.unwrap();
     assert_eq!(resp.status(), 200);
+    assert_eq!(
+        header(&resp, "ratelimit-policy"),
+        None,
+        "admins are unthrottled"
+    );
+    let resp = app.req(Method::GET, ME, None).send().await.unwrap();
+    assert_eq!(resp.status(), 401);
     header(&resp, "ratelimit-policy")
 }
 
@@ -129,7 +139,7 @@ async fn a_new_rate_limit_applies_to_the_next_request_and_null_returns_to_the_co
     );
     assert_eq!(
         policy(&app, &admin).await.as_deref(),
-        Some("\"default\";q=50;w=25"),
+        Some("\"anonymous\";q=50;w=25"),
         "no restart needed"
     );
 
@@ -146,7 +156,7 @@ async fn a_new_rate_limit_applies_to_the_next_request_and_null_returns_to_the_co
     assert_eq!(s["rate_limit_per_second"], 2);
     assert_eq!(
         policy(&app, &admin).await.as_deref(),
-        Some("\"default\";q=30;w=15")
+        Some("\"anonymous\";q=30;w=15")
     );
 
     // 0 turns limiting off even though a burst is stored.
@@ -184,12 +194,12 @@ async fn a_stored_rate_limit_wins_over_the_configuration_at_the_next_start() {
     let admin = app.admin_token().await;
     assert_eq!(
         policy(&app, &admin).await.as_deref(),
-        Some("\"default\";q=200;w=2")
+        Some("\"anonymous\";q=200;w=2")
     );
     patch_ok(&app, &admin, json!({"rate_limit_burst": 40})).await;
     assert_eq!(
         policy(&app, &admin).await.as_deref(),
-        Some("\"default\";q=40;w=1")
+        Some("\"anonymous\";q=40;w=1")
     );
     let data = app.stop().await;
 
@@ -202,7 +212,7 @@ async fn a_stored_rate_limit_wins_over_the_configuration_at_the_next_start() {
     let admin = app.login(common::ADMIN_EMAIL, common::ADMIN_PASSWORD).await;
     assert_eq!(
         policy(&app, &admin).await.as_deref(),
-        Some("\"default\";q=40;w=1"),
+        Some("\"anonymous\";q=40;w=1"),
         "the database value, with the configured rate"
     );
     let s = settings(&app, &admin).await;

@@ -6,7 +6,7 @@ mod parse;
 mod security;
 mod sources;
 
-pub use security::{Cidr, CorsConfig, RateLimitConfig, SecurityConfig, TlsFiles};
+pub use security::{Cidr, CorsConfig, RateLimitConfig, RateLimits, SecurityConfig, TlsFiles};
 pub use sources::{load, Flags, Source};
 
 use std::net::SocketAddr;
@@ -37,6 +37,8 @@ pub struct Config {
     /// How long a client may take to send a request body.
     pub body_read_timeout: Duration,
     pub shutdown_timeout: Duration,
+    /// Connections served at once; more are answered 503 (see `server`).
+    pub max_connections: usize,
     pub access_token_ttl: Duration,
     pub log_format: LogFormat,
     pub log: String,
@@ -45,11 +47,16 @@ pub struct Config {
     pub backups: Option<BackupConfig>,
     /// OpenTelemetry traces, from the standard `OTEL_*` variables; off without an endpoint.
     pub otel: observability::trace::OtelConfig,
-    /// `/metrics` requires `Authorization: Bearer <token>` when set.
+    /// `/metrics` also answers `Authorization: Bearer <token>` when set (on the main
+    /// listener it always answers admins' tokens); on the `metrics_bind` listener it is
+    /// then required.
     pub metrics_token: Option<Secret>,
     /// How long audit events are kept (pruned in the background); `None` when
     /// `audit_retention` is 0 (kept forever).
     pub audit_retention: Option<Duration>,
+    /// A second, plain-HTTP listener serving only `/metrics`, for scrapers that cannot
+    /// send a token; `None` (the default): no such listener.
+    pub metrics_bind: Option<SocketAddr>,
     /// Dashboard session lifetimes (idle 30 min, absolute 8 h); set in code, e.g. by tests.
     pub admin_sessions: admin::SessionLimits,
 }
@@ -85,6 +92,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("header_read_timeout", "HEARTH_HEADER_READ_TIMEOUT", "10s"),
     ("body_read_timeout", "HEARTH_BODY_READ_TIMEOUT", "30s"),
     ("shutdown_timeout", "HEARTH_SHUTDOWN_TIMEOUT", "10s"),
+    ("max_connections", "HEARTH_MAX_CONNECTIONS", "1024"),
     ("access_token_ttl", "HEARTH_ACCESS_TOKEN_TTL", "1h"),
     ("log_format", "HEARTH_LOG_FORMAT", "text"),
     ("log", "HEARTH_LOG", "info"),
@@ -96,6 +104,42 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "100",
     ),
     ("rate_limit_burst", "HEARTH_RATE_LIMIT_BURST", "200"),
+    (
+        "rate_limit_anonymous_per_second",
+        "HEARTH_RATE_LIMIT_ANONYMOUS_PER_SECOND",
+        "",
+    ),
+    (
+        "rate_limit_anonymous_burst",
+        "HEARTH_RATE_LIMIT_ANONYMOUS_BURST",
+        "",
+    ),
+    (
+        "rate_limit_user_per_second",
+        "HEARTH_RATE_LIMIT_USER_PER_SECOND",
+        "",
+    ),
+    ("rate_limit_user_burst", "HEARTH_RATE_LIMIT_USER_BURST", ""),
+    (
+        "rate_limit_admin_per_second",
+        "HEARTH_RATE_LIMIT_ADMIN_PER_SECOND",
+        "0",
+    ),
+    (
+        "rate_limit_admin_burst",
+        "HEARTH_RATE_LIMIT_ADMIN_BURST",
+        "",
+    ),
+    (
+        "rate_limit_auth_per_second",
+        "HEARTH_RATE_LIMIT_AUTH_PER_SECOND",
+        "5",
+    ),
+    (
+        "rate_limit_auth_burst",
+        "HEARTH_RATE_LIMIT_AUTH_BURST",
+        "20",
+    ),
     ("trusted_proxies", "HEARTH_TRUSTED_PROXIES", ""),
     ("cors_origins", "HEARTH_CORS_ORIGINS", ""),
     (
@@ -114,6 +158,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("backup_keep", "HEARTH_BACKUP_KEEP", "7"),
     ("metrics_token", "HEARTH_METRICS_TOKEN", ""),
     ("audit_retention", "HEARTH_AUDIT_RETENTION", "90d"),
+    ("metrics_bind", "HEARTH_METRICS_BIND", ""),
 ];
 
 /// A configuration problem, as the one line printed before exiting with status 2.
@@ -134,8 +179,9 @@ impl Config {
         self.data_dir.join("hearth.db")
     }
 
-    /// Creates the data directory if needed and proves it is writable, so a read-only
-    /// disk is reported at start-up rather than at the first write.
+    /// Creates the data directory if needed (0700; an existing one is narrowed to 0700)
+    /// and proves it is writable, so a read-only disk is reported at start-up rather than
+    /// at the first write.
     pub fn ensure_data_dir_writable(&self) -> Result<(), ConfigError> {
         let dir = &self.data_dir;
         let fail = |e: std::io::Error| {
@@ -144,7 +190,7 @@ impl Config {
                 dir.display()
             ))
         };
-        std::fs::create_dir_all(dir).map_err(fail)?;
+        storage::private_files::private_dir(dir).map_err(fail)?;
         let probe = dir.join(format!(".hearth-write-probe-{}", std::process::id()));
         std::fs::write(&probe, b"ok").map_err(fail)?;
         std::fs::remove_file(&probe).map_err(fail)

@@ -9,9 +9,14 @@ use std::path::PathBuf;
 pub struct SecurityConfig {
     /// Serve HTTPS directly with these PEM files.
     pub tls: Option<TlsFiles>,
-    /// The API's rate limit; `per_second` 0 turns it off. The initial value: an admin may
-    /// override it at run time (`/admin/settings`), and a stored value wins at start-up.
+    /// The shared rate limit (`rate_limit_per_second`, `rate_limit_burst`): what every
+    /// audience without a limit of its own uses; `per_second` 0 turns it off. The initial
+    /// value: an admin may override it at run time (`/admin/settings`), and a stored value
+    /// wins at start-up.
     pub rate_limit: RateLimitConfig,
+    /// The limits by audience (`rate_limit_<audience>_{per_second,burst}`); an audience
+    /// or value left open follows `rate_limit`. Initial values too, like `rate_limit`.
+    pub rate_limit_audiences: auth::ConfiguredLimits,
     /// Peers whose `X-Forwarded-For` is believed. Empty: never believed.
     pub trusted_proxies: Vec<Cidr>,
     /// No `origins` (the default): no CORS headers at all. The origins are the initial
@@ -40,6 +45,82 @@ impl RateLimitConfig {
 
     pub fn is_off(&self) -> bool {
         self.per_second == 0
+    }
+
+    /// Two limits are the same if both are off, whatever their bursts.
+    pub fn same_as(&self, other: &RateLimitConfig) -> bool {
+        self == other || (self.is_off() && other.is_off())
+    }
+}
+
+/// The limit in force for each audience (what the rate limiter applies).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RateLimits {
+    pub anonymous: RateLimitConfig,
+    pub user: RateLimitConfig,
+    pub admin: RateLimitConfig,
+    pub auth: RateLimitConfig,
+}
+
+impl RateLimits {
+    pub fn get(&self, audience: auth::Audience) -> RateLimitConfig {
+        match audience {
+            auth::Audience::Anonymous => self.anonymous,
+            auth::Audience::User => self.user,
+            auth::Audience::Admin => self.admin,
+            auth::Audience::Auth => self.auth,
+        }
+    }
+
+    pub fn set(&mut self, audience: auth::Audience, limit: RateLimitConfig) {
+        match audience {
+            auth::Audience::Anonymous => self.anonymous = limit,
+            auth::Audience::User => self.user = limit,
+            auth::Audience::Admin => self.admin = limit,
+            auth::Audience::Auth => self.auth = limit,
+        }
+    }
+
+    /// Every audience under one limit.
+    pub fn all(limit: RateLimitConfig) -> RateLimits {
+        RateLimits {
+            anonymous: limit,
+            user: limit,
+            admin: limit,
+            auth: limit,
+        }
+    }
+
+    /// The configuration's limits before any stored setting: each audience's own values,
+    /// else the shared ones.
+    pub fn configured(shared: RateLimitConfig, audiences: &auth::ConfiguredLimits) -> Self {
+        let mut limits = RateLimits::all(shared);
+        for audience in auth::Audience::ALL {
+            let own = audiences.get(audience);
+            limits.set(
+                audience,
+                RateLimitConfig {
+                    per_second: own.per_second.unwrap_or(shared.per_second),
+                    burst: own.burst.unwrap_or(shared.burst),
+                },
+            );
+        }
+        limits
+    }
+
+    /// The limits the settings in effect ask for.
+    pub fn from_settings(settings: &auth::AuthSettings) -> RateLimits {
+        let mut limits = RateLimits::default();
+        for limit in settings.rate_limits.iter() {
+            limits.set(
+                limit.audience,
+                RateLimitConfig {
+                    per_second: limit.per_second.value,
+                    burst: limit.burst.value,
+                },
+            );
+        }
+        limits
     }
 }
 
@@ -170,6 +251,38 @@ pub(super) fn resolve(
             .ok_or_else(|| "expected a whole number of at least 1".to_string())
     })?;
     let rate_limit = RateLimitConfig { per_second, burst };
+    let mut rate_limit_audiences = auth::ConfiguredLimits::default();
+    for audience in auth::Audience::ALL {
+        // Empty: follow the shared limit.
+        let per_second_key = audience.per_second_key();
+        let per_second = one(&field(per_second_key), per_second_key, |v| {
+            let v = v.trim();
+            if v.is_empty() {
+                return Ok(None);
+            }
+            v.parse::<u32>().map(Some).map_err(|_| {
+                "expected a whole number of requests per second (0: unthrottled), or nothing \
+                 to use rate_limit_per_second"
+                    .to_string()
+            })
+        })?;
+        let burst_key = audience.burst_key();
+        let burst = one(&field(burst_key), burst_key, |v| {
+            let v = v.trim();
+            if v.is_empty() {
+                return Ok(None);
+            }
+            v.parse::<u32>()
+                .ok()
+                .filter(|b| *b >= 1)
+                .map(Some)
+                .ok_or_else(|| {
+                    "expected a whole number of at least 1, or nothing to use rate_limit_burst"
+                        .to_string()
+                })
+        })?;
+        rate_limit_audiences.set(audience, auth::ConfiguredLimit { per_second, burst });
+    }
     let trusted_proxies = one(&field("trusted_proxies"), "trusted_proxies", |v| {
         list(v)
             .iter()
@@ -210,6 +323,7 @@ pub(super) fn resolve(
     Ok(SecurityConfig {
         tls,
         rate_limit,
+        rate_limit_audiences,
         trusted_proxies,
         cors,
     })

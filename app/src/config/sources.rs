@@ -179,6 +179,13 @@ pub(super) fn resolve(
     )?;
     let body_read_timeout = one(&field("body_read_timeout"), "body_read_timeout", positive)?;
     let shutdown_timeout = one(&field("shutdown_timeout"), "shutdown_timeout", positive)?;
+    let max_connections = one(&field("max_connections"), "max_connections", |v| {
+        v.trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=1_000_000).contains(n))
+            .ok_or_else(|| "expected a whole number from 1 to 1000000".to_string())
+    })?;
     let access_token_ttl = one(&field("access_token_ttl"), "access_token_ttl", positive)?;
     let log_format = one(&field("log_format"), "log_format", |v| {
         match v.to_ascii_lowercase().as_str() {
@@ -217,6 +224,21 @@ pub(super) fn resolve(
         "audit_retention",
         parse::duration,
     )?;
+    let metrics_bind = one(&field("metrics_bind"), "metrics_bind", |v| {
+        let v = v.trim();
+        if v.is_empty() {
+            return Ok(None);
+        }
+        v.parse::<std::net::SocketAddr>().map(Some).map_err(|_| {
+            "expected IP:PORT such as 127.0.0.1:9090, or nothing for no metrics listener"
+                .to_string()
+        })
+    })?;
+    if metrics_bind == Some(bind) {
+        return Err(ConfigError(format!(
+            "metrics_bind {bind} is the same address as bind: give the metrics listener its own port"
+        )));
+    }
     let backups = (!backup_interval.is_zero()).then(|| super::BackupConfig {
         interval: backup_interval,
         dir: backup_dir.unwrap_or_else(|| data_dir.join("backups")),
@@ -232,6 +254,7 @@ pub(super) fn resolve(
         header_read_timeout,
         body_read_timeout,
         shutdown_timeout,
+        max_connections,
         access_token_ttl,
         log_format,
         log,
@@ -240,11 +263,13 @@ pub(super) fn resolve(
         otel,
         metrics_token,
         audit_retention: (!audit_retention.is_zero()).then_some(audit_retention),
+        metrics_bind,
         admin_sessions: admin::SessionLimits::default(),
     })
 }
 
-/// Empty: `/metrics` is open. Unlike other settings, a bad value is not echoed in the
+/// Empty: no metrics token (`/metrics` then answers admins' tokens only, or the
+/// `metrics_bind` listener). Unlike other settings, a bad value is not echoed in the
 /// error: it is a secret.
 fn metrics_token((value, source): &(String, Source)) -> Result<Option<super::Secret>, ConfigError> {
     let token = value.trim();
@@ -302,6 +327,44 @@ mod tests {
         assert_eq!(c.shutdown_timeout, Duration::from_secs(10));
         assert_eq!(c.synchronous, storage::Synchronous::Normal);
         assert_eq!(c.cache_size, 8 << 20);
+    }
+
+    #[test]
+    fn rate_limits_by_audience_default_and_follow_the_shared_limit() {
+        let c = resolve(&Flags::default(), &|_| None, None).unwrap();
+        let a = &c.security.rate_limit_audiences;
+        assert_eq!(
+            a.get(auth::Audience::Anonymous),
+            auth::ConfiguredLimit::SHARED
+        );
+        assert_eq!(
+            a.get(auth::Audience::Admin).per_second,
+            Some(0),
+            "admins unthrottled"
+        );
+        assert_eq!(
+            a.get(auth::Audience::Auth),
+            auth::ConfiguredLimit::new(5, 20)
+        );
+        let limits = crate::config::RateLimits::configured(c.security.rate_limit, a);
+        assert_eq!(
+            limits.anonymous, c.security.rate_limit,
+            "the old keys still apply"
+        );
+        assert!(limits.admin.is_off());
+        let env = env_of(&[
+            ("HEARTH_RATE_LIMIT_PER_SECOND", "7"),
+            ("HEARTH_RATE_LIMIT_USER_BURST", "9"),
+        ]);
+        let c = resolve(&Flags::default(), &env, None).unwrap();
+        let limits = crate::config::RateLimits::configured(
+            c.security.rate_limit,
+            &c.security.rate_limit_audiences,
+        );
+        assert_eq!((limits.user.per_second, limits.user.burst), (7, 9));
+        let env = env_of(&[("HEARTH_RATE_LIMIT_AUTH_BURST", "0")]);
+        let err = resolve(&Flags::default(), &env, None).unwrap_err();
+        assert!(err.0.starts_with("invalid rate_limit_auth_burst"), "{err}");
     }
 
     #[test]

@@ -2,15 +2,21 @@
 //! unless the peer is a configured trusted proxy: then the nearest untrusted address in
 //! `X-Forwarded-For`, read from the right (entries further left are whatever the client
 //! chose to send, so they are never believed). A malformed header counts for nothing.
+//!
+//! Also whether the client is on HTTPS ([`kernel::caller::SecureTransport`], which the
+//! dashboard's cookies follow): the connection is TLS, or the peer is a trusted proxy whose
+//! `X-Forwarded-Proto` (its last entry: the one the nearest proxy wrote) is `https`.
 
 use crate::config::Cidr;
 use kernel::ClientIp;
+use poem::http::uri::Scheme;
 use poem::http::HeaderMap;
 use poem::{Addr, Endpoint, Middleware, Request, Result};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 const X_FORWARDED_FOR: &str = "x-forwarded-for";
+const X_FORWARDED_PROTO: &str = "x-forwarded-proto";
 
 pub struct ClientIps {
     trusted: Arc<[Cidr]>,
@@ -47,12 +53,32 @@ impl<E: Endpoint> Endpoint for ClientIpEndpoint<E> {
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
         // Every request the server accepts comes over TCP; only an in-process test
         // client has no peer address, and then no address is claimed.
+        let mut https = *req.scheme() == Scheme::HTTPS;
         if let Addr::SocketAddr(peer) = req.remote_addr().0 {
             let ip = client_ip(peer.ip(), req.headers(), &self.trusted);
             req.extensions_mut().insert(ClientIp(ip));
+            let by_proxy = self
+                .trusted
+                .iter()
+                .any(|c| c.contains(peer.ip().to_canonical()));
+            https |= by_proxy && forwarded_https(req.headers());
+        }
+        if https {
+            req.extensions_mut().insert(kernel::caller::SecureTransport);
         }
         self.inner.call(req).await
     }
+}
+
+/// The nearest proxy's `X-Forwarded-Proto` says `https`.
+fn forwarded_https(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(X_FORWARDED_PROTO)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .last()
+        .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
 }
 
 /// The client address for a request from `peer` with these headers.

@@ -15,6 +15,9 @@
 //! - A preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) is answered
 //!   here, 204, when the origin, method and every requested header are allowed; otherwise
 //!   403 `forbidden` with no CORS headers.
+//! - The dashboard (`/admin`, `/admin/…`) never gets CORS headers, whatever the origin:
+//!   its pages and forms are for its own origin only, so no other page may read them,
+//!   even one on an origin the API allows.
 
 use crate::config::CorsConfig;
 use kernel::{Problem, ProblemCode, RequestId};
@@ -149,6 +152,11 @@ impl Policy {
     }
 }
 
+/// The dashboard's paths, which CORS never opens up.
+fn is_dashboard(path: &str) -> bool {
+    path == "/admin" || path.starts_with("/admin/")
+}
+
 /// The middleware, and the handle that changes its origins while the server runs: clones
 /// share one policy. Without origins it lets everything through untouched.
 #[derive(Clone, Default)]
@@ -246,6 +254,7 @@ impl<E: Endpoint> Endpoint for CorsEndpoint<E> {
         let allow_origin = req
             .headers()
             .get(header::ORIGIN)
+            .filter(|_| !is_dashboard(req.uri().path()))
             .and_then(|o| policy.allow_origin(o));
         let is_preflight = req.method() == Method::OPTIONS
             && req.headers().contains_key(header::ORIGIN)

@@ -3,9 +3,16 @@
 use poem::http::{header, HeaderName, HeaderValue};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 
-/// Scripts only from our own origin (no inline script, no CDN). Inline styles are
-/// allowed because the vendored Swagger UI sets style attributes.
-const HTML_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+/// Scripts and styles only from our own origin: no inline script or style, no CDN. Every
+/// HTML page gets this one (the dashboard above all: its templates have no `style`
+/// attribute or `<style>`, and htmx is told not to inject its indicator styles).
+const HTML_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; \
+base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+/// The API reference pages (`/api/docs…`) only: the vendored Swagger UI sets style
+/// attributes, so they allow inline styles (never inline script).
+const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
 img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; \
 base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
@@ -47,6 +54,12 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> Result<Response> {
+        let path = req.uri().path();
+        let csp = if path == "/api/docs" || path.starts_with("/api/docs/") {
+            DOCS_CSP
+        } else {
+            HTML_CSP
+        };
         let mut resp = self.inner.call(req).await?.into_response();
         let is_html = resp
             .headers()
@@ -71,7 +84,7 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
         if is_html {
             headers.insert(
                 header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(HTML_CSP),
+                HeaderValue::from_static(csp),
             );
             headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
             headers.insert(

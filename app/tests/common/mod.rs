@@ -30,6 +30,15 @@ pub fn test_config(data_dir: &std::path::Path) -> Config {
     // Tests fire hundreds of requests from one address; the tests of rate limiting
     // turn it back on with their own limits.
     config.security.rate_limit = hearth::config::RateLimitConfig::OFF;
+    // The auth endpoints follow that shared limit too (off); admins stay unthrottled, as
+    // by default.
+    config.security.rate_limit_audiences = auth::ConfiguredLimits::default().with(
+        auth::Audience::Admin,
+        auth::ConfiguredLimit {
+            per_second: Some(0),
+            burst: None,
+        },
+    );
     config
 }
 

@@ -1,5 +1,7 @@
 //! The session and pre-login cookies: HttpOnly, SameSite=Strict, Path=/, and over HTTPS
-//! also Secure with the `__Host-` prefix (which browsers only accept that way).
+//! also Secure with the `__Host-` prefix (which browsers only accept that way). HTTPS
+//! means the server speaks TLS itself, or the request came through a trusted proxy that
+//! says (`X-Forwarded-Proto: https`) the client used HTTPS: see [`secure`].
 
 use poem::http::header;
 use poem::Request;
@@ -7,6 +9,12 @@ use poem::Request;
 pub const SESSION: &str = "hearth_admin";
 /// Set by the login and setup pages: the CSRF token of a form sent before any session.
 pub const PRE: &str = "hearth_admin_pre";
+
+/// Whether this request's cookies get `Secure` and `__Host-`: the server serves TLS
+/// (`configured`), or the HTTP layer found the client on HTTPS (through a trusted proxy).
+pub fn secure(req: &Request, configured: bool) -> bool {
+    configured || kernel::caller::is_https(req)
+}
 
 pub fn name(base: &str, https: bool) -> String {
     if https {

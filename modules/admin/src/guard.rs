@@ -55,7 +55,7 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
 
     async fn call(&self, mut req: Request) -> Result<Response> {
         let inner = &self.admin.inner;
-        let https = inner.config.https;
+        let https = cookies::secure(&req, inner.config.https);
         let css = (inner.config.asset_url)("admin/admin.css");
         let Some(secret) = cookies::get(&req, &cookies::name(cookies::SESSION, https)) else {
             return Ok(to_login(&req, https));

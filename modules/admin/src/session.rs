@@ -11,7 +11,7 @@ use storage::{Db, StorageError};
 /// How long a session lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SessionLimits {
-    /// Ends after this long without a request.
+    /// Ends after this long without a request (give or take [`touch_interval`]).
     pub idle: Duration,
     /// Ends this long after login, however active.
     pub absolute: Duration,
@@ -54,6 +54,12 @@ fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// How stale "last seen" may get before a request writes it again: a minute, or a tenth
+/// of the idle limit when that is shorter (so a session never ends more than 10% early).
+pub fn touch_interval(limits: SessionLimits) -> Duration {
+    (limits.idle / 10).min(Duration::from_secs(60))
 }
 
 #[derive(Clone)]
@@ -102,48 +108,65 @@ impl Sessions {
 
     /// The live session for a cookie secret, its idle clock restarted; expired sessions
     /// are deleted and answer `None`.
+    ///
+    /// A read first: an unknown cookie (a random one, or one long gone) costs no write
+    /// job, so a flood of them cannot queue work in front of real writes. The idle clock
+    /// ("last seen") is written only once it is [`touch_interval`] stale, so an active
+    /// session costs one write a minute, not one per request; a session may therefore
+    /// end up to that much before its idle limit.
     pub async fn touch(&self, secret: &str) -> Result<Option<SessionRow>, StorageError> {
         let key = digest(secret);
         let limits = self.limits;
-        self.db
-            .write(move |conn| {
-                let now = now_ms();
-                let row = conn
-                    .query_row(
-                        "SELECT user_id, csrf, created_ms, seen_ms FROM admin_sessions \
-                         WHERE digest = ?1",
-                        [&key],
-                        |r| {
-                            Ok((
-                                r.get::<_, String>(0)?,
-                                r.get::<_, String>(1)?,
-                                r.get::<_, i64>(2)?,
-                                r.get::<_, i64>(3)?,
-                            ))
-                        },
-                    )
-                    .optional()?;
-                let Some((user_id, csrf, created, seen)) = row else {
-                    return Ok(None);
-                };
-                let idle = limits.idle.as_millis() as i64;
-                let absolute = limits.absolute.as_millis() as i64;
-                if now - seen >= idle || now - created >= absolute {
-                    conn.execute("DELETE FROM admin_sessions WHERE digest = ?1", [&key])?;
-                    return Ok(None);
-                }
-                conn.execute(
-                    "UPDATE admin_sessions SET seen_ms = ?2 WHERE digest = ?1",
-                    params![key, now],
-                )?;
-                Ok::<_, StorageError>(Some(SessionRow {
-                    digest: key,
-                    user_id,
-                    csrf,
-                    created_ms: created,
-                }))
+        let lookup = key.clone();
+        let row = self
+            .db
+            .read(move |conn| {
+                conn.query_row(
+                    "SELECT user_id, csrf, created_ms, seen_ms FROM admin_sessions \
+                     WHERE digest = ?1",
+                    [&lookup],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, i64>(2)?,
+                            r.get::<_, i64>(3)?,
+                        ))
+                    },
+                )
+                .optional()
+                .map_err(StorageError::from)
             })
-            .await
+            .await?;
+        let Some((user_id, csrf, created, seen)) = row else {
+            return Ok(None);
+        };
+        let now = now_ms();
+        let idle = limits.idle.as_millis() as i64;
+        let absolute = limits.absolute.as_millis() as i64;
+        if now - seen >= idle || now - created >= absolute {
+            self.revoke(key).await?;
+            return Ok(None);
+        }
+        if now - seen >= touch_interval(limits).as_millis() as i64 {
+            let touched = key.clone();
+            self.db
+                .write(move |conn| {
+                    // Never moves the clock back (a concurrent request may have been later).
+                    conn.execute(
+                        "UPDATE admin_sessions SET seen_ms = MAX(seen_ms, ?2) WHERE digest = ?1",
+                        params![touched, now],
+                    )?;
+                    Ok::<_, StorageError>(())
+                })
+                .await?;
+        }
+        Ok(Some(SessionRow {
+            digest: key,
+            user_id,
+            csrf,
+            created_ms: created,
+        }))
     }
 
     /// Ends every session of `user_id` that began at or before `up_to_ms` (their
@@ -168,5 +191,23 @@ impl Sessions {
                 Ok::<_, StorageError>(())
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_seen_is_written_at_most_once_a_minute() {
+        assert_eq!(
+            touch_interval(SessionLimits::default()),
+            Duration::from_secs(60)
+        );
+        let short = SessionLimits {
+            idle: Duration::from_secs(5),
+            absolute: Duration::from_secs(60),
+        };
+        assert_eq!(touch_interval(short), Duration::from_millis(500));
     }
 }

@@ -51,6 +51,14 @@ impl AuthService {
         let cutoff = clock::format(time::OffsetDateTime::now_utc() - retention);
         let mut total = 0;
         loop {
+            let probe = cutoff.clone();
+            let expired = self
+                .db
+                .read(move |conn| audit::has_expired(conn, &probe))
+                .await?;
+            if !expired {
+                return Ok(total);
+            }
             let cutoff = cutoff.clone();
             let deleted = self
                 .db

@@ -3,16 +3,18 @@
 //!
 //! - `allow_signups` (boolean, off unless stored): whether `POST /auth/register` creates
 //!   accounts;
-//! - `cors_origins` (list of origins), `rate_limit_per_second` and `rate_limit_burst`: the
-//!   server's configuration (flags, `HEARTH_*`, `hearth.toml`) gives their defaults. A
-//!   value an admin stores wins over the configuration, at every start too, until it is
-//!   cleared; then the configured value applies again.
+//! - `cors_origins` (list of origins), `rate_limit_per_second` and `rate_limit_burst` (the
+//!   shared limit), and the limits by audience (`rate_limits`): the server's configuration
+//!   (flags, `HEARTH_*`, `hearth.toml`) gives their defaults. A value an admin stores
+//!   wins over the configuration, at every start too, until it is cleared; then the
+//!   configured value applies again.
 //!
 //! This module stores and checks them; the server applies them. It subscribes with
 //! [`AuthService::on_settings_changed`] and is handed the new effective settings after
 //! every successful change (the auth module knows nothing of CORS or rate limiters).
 
 use crate::error::AuthError;
+use crate::rate_limits::{self, AudienceLimits, ConfiguredLimits};
 use crate::repo::settings;
 use crate::service::{AuthService, Ctx};
 use kernel::{clock, AdminWriter, FieldCode, FieldError};
@@ -42,6 +44,8 @@ pub struct ConfiguredSettings {
     /// 0: rate limiting is off.
     pub rate_limit_per_second: u32,
     pub rate_limit_burst: u32,
+    /// The limits by audience; an audience left open follows the shared limit.
+    pub audiences: ConfiguredLimits,
 }
 
 impl Default for ConfiguredSettings {
@@ -52,6 +56,7 @@ impl Default for ConfiguredSettings {
             cors_credentials: false,
             rate_limit_per_second: 0,
             rate_limit_burst: 1,
+            audiences: ConfiguredLimits::default(),
         }
     }
 }
@@ -63,6 +68,8 @@ pub enum SettingSource {
     Config,
     /// An admin stored this value; it wins over the configuration until cleared.
     Database,
+    /// Neither is set for this audience's limit: the shared limit in effect applies.
+    Shared,
 }
 
 impl SettingSource {
@@ -70,6 +77,7 @@ impl SettingSource {
         match self {
             SettingSource::Config => "config",
             SettingSource::Database => "database",
+            SettingSource::Shared => "shared",
         }
     }
 }
@@ -107,10 +115,13 @@ pub struct AuthSettings {
     pub allow_signups: bool,
     /// Origins whose pages may call the API from a browser; empty: no CORS headers.
     pub cors_origins: Setting<Vec<String>>,
-    /// Sustained API requests per second per caller; 0: rate limiting is off.
+    /// The shared limit: sustained API requests per second per caller; 0: off. What an
+    /// audience without a limit of its own uses.
     pub rate_limit_per_second: Setting<u32>,
-    /// API requests a caller may make at once.
+    /// The shared limit: API requests a caller may make at once.
     pub rate_limit_burst: Setting<u32>,
+    /// The limit each audience gets (what the rate limiter applies).
+    pub rate_limits: AudienceLimits,
     /// The configuration's values (what a cleared setting returns to).
     pub configured: ConfiguredSettings,
 }
@@ -124,6 +135,9 @@ pub struct SettingsUpdate {
     pub cors_origins: Option<Option<Vec<String>>>,
     pub rate_limit_per_second: Option<Option<i64>>,
     pub rate_limit_burst: Option<Option<i64>>,
+    /// Limits by audience, by setting key (`rate_limit_admin_per_second`, …): a value
+    /// stores it, `None` clears it; keys left out stay as they are.
+    pub audience_limits: std::collections::BTreeMap<&'static str, Option<i64>>,
 }
 
 impl SettingsUpdate {
@@ -220,11 +234,36 @@ fn read(conn: &Connection, configured: ConfiguredSettings) -> Result<AuthSetting
     };
     let per_second = number(RATE_LIMIT_PER_SECOND, check_per_second)?;
     let burst = number(RATE_LIMIT_BURST, check_burst)?;
+    let rate_limit_per_second = Setting::resolve(per_second, configured.rate_limit_per_second);
+    let rate_limit_burst = Setting::resolve(burst, configured.rate_limit_burst);
+    let mut stored = std::collections::HashMap::new();
+    for a in rate_limits::Audience::ALL {
+        for (key, check) in [
+            (
+                a.per_second_key(),
+                check_per_second_of as fn(&str, i64) -> _,
+            ),
+            (a.burst_key(), check_burst_of),
+        ] {
+            let value = settings::get(conn, key)?
+                .and_then(|v| v.as_i64())
+                .and_then(|n| check(key, n).ok());
+            if let Some(v) = value {
+                stored.insert(key, v);
+            }
+        }
+    }
+    let rate_limits = AudienceLimits::resolve(
+        &configured.audiences,
+        (&rate_limit_per_second, &rate_limit_burst),
+        |key| stored.get(key).copied(),
+    );
     Ok(AuthSettings {
         allow_signups,
         cors_origins: Setting::resolve(origins, configured.cors_origins.clone()),
-        rate_limit_per_second: Setting::resolve(per_second, configured.rate_limit_per_second),
-        rate_limit_burst: Setting::resolve(burst, configured.rate_limit_burst),
+        rate_limit_per_second,
+        rate_limit_burst,
+        rate_limits,
         configured,
     })
 }
@@ -264,6 +303,19 @@ fn check(
             },
         }
     }
+    for (&key, value) in &update.audience_limits {
+        let Some((key, check)) = rate_limits::checker(key) else {
+            errors.push(FieldError::new(key, FieldCode::Invalid, "not a setting"));
+            continue;
+        };
+        match value {
+            None => changes.push((key, None)),
+            Some(n) => match check(key, *n) {
+                Ok(n) => changes.push((key, Some(Value::from(n)))),
+                Err(e) => errors.push(e),
+            },
+        }
+    }
     if errors.is_empty() {
         Ok(changes)
     } else {
@@ -272,8 +324,17 @@ fn check(
 }
 
 fn check_per_second(n: i64) -> Result<u32, FieldError> {
+    check_per_second_of(RATE_LIMIT_PER_SECOND, n)
+}
+
+fn check_burst(n: i64) -> Result<u32, FieldError> {
+    check_burst_of(RATE_LIMIT_BURST, n)
+}
+
+/// A rate setting's range, errors naming `field`.
+pub(crate) fn check_per_second_of(field: &str, n: i64) -> Result<u32, FieldError> {
     range(
-        RATE_LIMIT_PER_SECOND,
+        field,
         n,
         0,
         MAX_PER_SECOND,
@@ -281,8 +342,9 @@ fn check_per_second(n: i64) -> Result<u32, FieldError> {
     )
 }
 
-fn check_burst(n: i64) -> Result<u32, FieldError> {
-    range(RATE_LIMIT_BURST, n, 1, MAX_BURST, "requests")
+/// A burst setting's range, errors naming `field`.
+pub(crate) fn check_burst_of(field: &str, n: i64) -> Result<u32, FieldError> {
+    range(field, n, 1, MAX_BURST, "requests")
 }
 
 fn range(field: &str, n: i64, min: i64, max: i64, unit: &str) -> Result<u32, FieldError> {
@@ -493,6 +555,11 @@ mod tests {
             cors_origins: Some(None),
             rate_limit_per_second: Some(Some(5)),
             rate_limit_burst: Some(None),
+            audience_limits: [
+                ("rate_limit_admin_per_second", Some(0)),
+                ("rate_limit_auth_burst", None),
+            ]
+            .into(),
         };
         let changes = check(&update, &configured).unwrap();
         assert_eq!(
@@ -502,8 +569,18 @@ mod tests {
                 (CORS_ORIGINS, None),
                 (RATE_LIMIT_PER_SECOND, Some(Value::from(5))),
                 (RATE_LIMIT_BURST, None),
+                ("rate_limit_admin_per_second", Some(Value::from(0))),
+                ("rate_limit_auth_burst", None),
             ]
         );
+        let update = SettingsUpdate {
+            audience_limits: [("rate_limit_user_burst", Some(0))].into(),
+            ..Default::default()
+        };
+        let Err(AuthError::InvalidFields(errors)) = check(&update, &configured) else {
+            panic!("accepted");
+        };
+        assert_eq!(errors[0].field, "rate_limit_user_burst");
         assert!(SettingsUpdate::default().is_empty());
     }
 }

@@ -92,6 +92,16 @@ impl std::ops::Deref for AdminWriter {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientIp(pub std::net::IpAddr);
 
+/// The client reached the server over HTTPS: the server's own TLS, or a trusted proxy's
+/// (its `X-Forwarded-Proto: https`). Set by the HTTP layer; absent means plain HTTP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SecureTransport;
+
+/// Whether the request came over HTTPS, as the HTTP layer determined.
+pub fn is_https(req: &Request) -> bool {
+    req.extensions().get::<SecureTransport>().is_some()
+}
+
 /// The request's client address, if the HTTP layer determined one.
 pub fn client_ip(req: &Request) -> Option<std::net::IpAddr> {
     req.extensions().get::<ClientIp>().map(|c| c.0)

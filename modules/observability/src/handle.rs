@@ -21,12 +21,6 @@ pub type RecordCounter = Box<
         + Sync,
 >;
 
-#[derive(Default)]
-pub struct ObservabilityConfig {
-    /// `/metrics` answers only requests with `Authorization: Bearer <token>`.
-    pub metrics_token: Option<String>,
-}
-
 #[derive(Clone)]
 pub struct Observability {
     inner: Arc<Inner>,
@@ -35,25 +29,19 @@ pub struct Observability {
 struct Inner {
     metrics: Metrics,
     stats: RequestStats,
-    metrics_token: Option<String>,
     records: RecordCounter,
     records_counted: Mutex<Option<Instant>>,
 }
 
 impl std::fmt::Debug for Observability {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Observability")
-            .field(
-                "metrics_token",
-                &self.inner.metrics_token.as_ref().map(|_| "<set>"),
-            )
-            .finish_non_exhaustive()
+        f.debug_struct("Observability").finish_non_exhaustive()
     }
 }
 
 impl Observability {
     /// Builds the registry and registers its storage observer with `db`.
-    pub fn new(db: &Db, config: ObservabilityConfig, records: RecordCounter) -> Observability {
+    pub fn new(db: &Db, records: RecordCounter) -> Observability {
         let metrics = Metrics::new(db.clone());
         if !db.set_observer(metrics.storage_observer()) {
             tracing::warn!(
@@ -64,7 +52,6 @@ impl Observability {
             inner: Arc::new(Inner {
                 metrics,
                 stats: RequestStats::default(),
-                metrics_token: config.metrics_token.filter(|t| !t.is_empty()),
                 records,
                 records_counted: Mutex::new(None),
             }),
@@ -77,10 +64,6 @@ impl Observability {
 
     pub fn stats(&self) -> &RequestStats {
         &self.inner.stats
-    }
-
-    pub(crate) fn metrics_token(&self) -> Option<&str> {
-        self.inner.metrics_token.as_deref()
     }
 
     /// Recounts records per collection if the last count is older than 30 s.

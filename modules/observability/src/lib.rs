@@ -14,6 +14,6 @@ pub mod stats;
 
 pub use access::{CallerSlot, NoteCaller, ObserveRequests, TARGET as ACCESS_LOG_TARGET};
 pub use exposition::metrics as metrics_endpoint;
-pub use handle::{Observability, ObservabilityConfig, RecordCounter};
+pub use handle::{Observability, RecordCounter};
 pub use routes::{ApiRouteTags, ApiRoutes, Route, UNMATCHED};
 pub use stats::ObservabilityApi;

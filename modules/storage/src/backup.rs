@@ -31,8 +31,13 @@ pub fn backup_file(db_path: &Path, out: &Path) -> Result<(), StorageError> {
         ))
     })?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        if !dir.is_dir() {
+            crate::private_files::private_dir(dir)?;
+        }
     }
+    // Empty and 0600 before SQLite writes into it (VACUUM INTO accepts an empty file):
+    // a backup holds everything the database does.
+    crate::private_files::private_file(out)?;
     let source = open_existing(db_path, BUSY_TIMEOUT)?;
     // VACUUM INTO also refuses a non-empty existing target, so a file appearing since
     // the check above is not overwritten.

@@ -26,12 +26,18 @@ pub(crate) fn prepare_sqlite() {
 }
 
 /// The write connection: creates the file (and its directory) if needed and switches
-/// the database to WAL, which is persistent, so readers opened later inherit it.
+/// the database to WAL, which is persistent, so readers opened later inherit it. The
+/// file is created 0600 before SQLite opens it (an empty file is a new database), which
+/// SQLite passes on to `-wal` and `-shm`; existing ones found wider are narrowed.
 pub(crate) fn open_writer(config: &StorageConfig) -> Result<Connection, StorageError> {
     prepare_sqlite();
     if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        if !dir.is_dir() {
+            crate::private_files::private_dir(dir)?;
+        }
     }
+    crate::private_files::private_file(&config.path)?;
+    crate::private_files::narrow_database_files(&config.path)?;
     // No SQLITE_OPEN_URI: a configured path is a path, never a `file:` URI with options.
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE

@@ -20,6 +20,7 @@ mod group_commit;
 mod migrations;
 mod observer;
 mod page_cache;
+pub mod private_files;
 mod query_budget;
 mod readers;
 mod spans;

@@ -64,7 +64,7 @@ fn login_page(
     email: &str,
     error: Option<String>,
 ) -> Response {
-    let https = admin.inner.config.https;
+    let https = cookies::secure(req, admin.inner.config.https);
     let csrf = pre_token(req, https);
     let page = LoginPage {
         css: (admin.inner.config.asset_url)("admin/admin.css"),
@@ -92,7 +92,7 @@ async fn start_session(admin: &Admin, req: &Request, session: Session, ctx: &Ctx
     if let Ok(p) = inner.auth.authenticate(&session.access_token).await {
         let _ = inner.auth.logout(&p, &session.access_token, ctx).await;
     }
-    let https = inner.config.https;
+    let https = cookies::secure(req, inner.config.https);
     let name = cookies::name(cookies::SESSION, https);
     let old = cookies::get(req, &name).map(|s| crate::session::digest(&s));
     match inner.sessions.create(&session.user.id, old).await {
@@ -116,7 +116,7 @@ async fn start_session(admin: &Admin, req: &Request, session: Session, ctx: &Ctx
 #[handler]
 pub async fn submit(req: &Request, body: Body, admin: Data<&Admin>) -> Response {
     let form = read_form(body).await;
-    let https = admin.inner.config.https;
+    let https = cookies::secure(req, admin.inner.config.https);
     let email = form.get("email").trim().to_owned();
     if !pre_ok(req, &form, https) {
         return login_page(
@@ -169,7 +169,7 @@ pub async fn submit(req: &Request, body: Body, admin: Data<&Admin>) -> Response 
 
 #[handler]
 pub async fn logout(req: &Request, admin: Data<&Admin>, _ctx: Data<&AdminCtx>) -> Response {
-    let https = admin.inner.config.https;
+    let https = cookies::secure(req, admin.inner.config.https);
     let name = cookies::name(cookies::SESSION, https);
     if let Some(secret) = cookies::get(req, &name) {
         let _ = admin
@@ -189,7 +189,7 @@ fn setup_page(
     email: &str,
     failure: Option<Failure>,
 ) -> Response {
-    let https = admin.inner.config.https;
+    let https = cookies::secure(req, admin.inner.config.https);
     let csrf = pre_token(req, https);
     let page = SetupPage {
         css: (admin.inner.config.asset_url)("admin/admin.css"),
@@ -227,7 +227,7 @@ pub fn setup_form(req: &Request, admin: Data<&Admin>) -> Response {
 #[handler]
 pub async fn setup_submit(req: &Request, body: Body, admin: Data<&Admin>) -> Response {
     let form = read_form(body).await;
-    let https = admin.inner.config.https;
+    let https = cookies::secure(req, admin.inner.config.https);
     let token = form.get("token").to_owned();
     let email = form.get("email").trim().to_owned();
     if !pre_ok(req, &form, https) {

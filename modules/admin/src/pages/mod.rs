@@ -10,6 +10,7 @@ mod records;
 mod schema;
 mod schema_form;
 mod settings;
+mod settings_limits;
 mod tokens;
 mod users;
 

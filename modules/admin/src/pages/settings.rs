@@ -1,7 +1,8 @@
-//! `/admin/settings`: the run-time settings the auth service owns: sign-ups, CORS origins
-//! and the API rate limit. CORS and the rate limit start from the server's configuration;
-//! a value saved here is stored in the database and wins over it until "Use the
-//! configured value" clears it. Each field says where its value comes from.
+//! `/admin/settings`: the run-time settings the auth service owns: sign-ups, CORS origins,
+//! the shared rate limit and the limit of each audience (anonymous, users, admins, the
+//! auth endpoints). CORS and the rate limits start from the server's configuration; a
+//! value saved here is stored in the database and wins over it until "Use the configured
+//! value" clears it. Each field says where its value comes from.
 //!
 //! Saving writes only what differs from the value in effect, so saving the sign-up switch
 //! does not pin the configured CORS origins or rate limit into the database.
@@ -10,6 +11,7 @@ use crate::context::{AdminCtx, Layout};
 use crate::form::{list, Form};
 use crate::page::{self, Failure};
 use crate::pages::common::failure_page;
+use crate::pages::settings_limits::{self, audience_key, source_label, Field, LimitGroup};
 use crate::Admin;
 use askama::Template;
 use auth::{AuthSettings, Setting, SettingsUpdate};
@@ -19,23 +21,8 @@ use poem::web::Data;
 use poem::{handler, Response};
 
 const CORS_ORIGINS: &str = "cors_origins";
-const PER_SECOND: &str = "rate_limit_per_second";
-const BURST: &str = "rate_limit_burst";
-
-/// One overridable setting as the form shows it.
-struct Field {
-    /// The form field's name (also the setting's and the API's).
-    name: &'static str,
-    /// The element id (`cors-origins`, …).
-    id: &'static str,
-    label: &'static str,
-    hint: String,
-    /// What the input holds: the value in effect, or what was just submitted.
-    value: String,
-    /// The value in effect comes from the database (an admin set it), not the configuration.
-    stored: bool,
-    error: Option<String>,
-}
+pub(super) const PER_SECOND: &str = "rate_limit_per_second";
+pub(super) const BURST: &str = "rate_limit_burst";
 
 #[derive(Template)]
 #[template(path = "admin/settings.html")]
@@ -43,7 +30,7 @@ struct SettingsPage {
     layout: Layout,
     allow_signups: bool,
     cors: Field,
-    limits: Vec<Field>,
+    limits: Vec<LimitGroup>,
     failure: Option<Failure>,
 }
 
@@ -51,7 +38,7 @@ impl SettingsPage {
     /// The fields with a stored value, which get a "Use the configured value" form.
     fn resettable(&self) -> Vec<&'static str> {
         std::iter::once(&self.cors)
-            .chain(&self.limits)
+            .chain(self.limits.iter().flat_map(|g| &g.fields))
             .filter(|f| f.stored)
             .map(|f| f.name)
             .collect()
@@ -97,17 +84,10 @@ fn render(
         _ => effective,
     };
     let (origins, origins_stored) = shown(&s.cors_origins, |o| origins_text(o));
-    let (per_second, per_second_stored) = shown(&s.rate_limit_per_second, u32::to_string);
-    let (burst, burst_stored) = shown(&s.rate_limit_burst, u32::to_string);
     let configured_origins = if c.cors_origins.is_empty() {
         "none (CORS off)".to_owned()
     } else {
         c.cors_origins.join(", ")
-    };
-    let configured_rate = if c.rate_limit_per_second == 0 {
-        "0 (off)".to_owned()
-    } else {
-        c.rate_limit_per_second.to_string()
     };
     let cors = Field {
         name: CORS_ORIGINS,
@@ -116,35 +96,20 @@ fn render(
         hint: format!("Configured: {configured_origins}."),
         value: value(CORS_ORIGINS, origins),
         stored: origins_stored,
+        source: source_label(s.cors_origins.source),
         error: messages(failure.as_ref(), CORS_ORIGINS),
     };
-    let limits = vec![
-        Field {
-            name: PER_SECOND,
-            id: "rate-limit-per-second",
-            label: "Requests per second",
-            hint: format!(
-                "0 to {}; 0 turns rate limiting off. Configured: {configured_rate}.",
-                auth::MAX_PER_SECOND
-            ),
-            value: value(PER_SECOND, per_second),
-            stored: per_second_stored,
-            error: messages(failure.as_ref(), PER_SECOND),
-        },
-        Field {
-            name: BURST,
-            id: "rate-limit-burst",
-            label: "Burst",
-            hint: format!(
-                "Requests a caller may make at once, 1 to {}. Configured: {}.",
-                auth::MAX_BURST,
-                c.rate_limit_burst
-            ),
-            value: value(BURST, burst),
-            stored: burst_stored,
-            error: messages(failure.as_ref(), BURST),
-        },
-    ];
+    let field = |name: &'static str, id, label, hint, effective, setting: &Setting<u32>| Field {
+        name,
+        id,
+        label,
+        hint,
+        value: value(name, effective),
+        stored: setting.is_stored(),
+        source: source_label(setting.source),
+        error: messages(failure.as_ref(), name),
+    };
+    let limits = settings_limits::groups(s, &field);
     let allow_signups = match submitted {
         Some(form) => form.checked("allow_signups"),
         None => s.allow_signups,
@@ -188,7 +153,13 @@ fn update_from(form: &Form, current: &AuthSettings) -> Result<SettingsUpdate, Ve
                 rate_limit_burst: Some(None),
                 ..Default::default()
             },
-            _ => SettingsUpdate::default(),
+            other => match audience_key(other) {
+                Some(key) => SettingsUpdate {
+                    audience_limits: [(key, None)].into(),
+                    ..Default::default()
+                },
+                None => SettingsUpdate::default(),
+            },
         });
     }
     let mut update = SettingsUpdate::default();
@@ -223,6 +194,17 @@ fn update_from(form: &Form, current: &AuthSettings) -> Result<SettingsUpdate, Ve
     };
     update.rate_limit_per_second = number(PER_SECOND, current.rate_limit_per_second.value);
     update.rate_limit_burst = number(BURST, current.rate_limit_burst.value);
+    for limit in current.rate_limits.iter() {
+        let a = limit.audience;
+        for (key, effective) in [
+            (a.per_second_key(), limit.per_second.value),
+            (a.burst_key(), limit.burst.value),
+        ] {
+            if let Some(change) = number(key, effective) {
+                update.audience_limits.insert(key, change);
+            }
+        }
+    }
     if errors.is_empty() {
         Ok(update)
     } else {
@@ -263,7 +245,7 @@ pub async fn save(ctx: Data<&AdminCtx>, admin: Data<&Admin>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use auth::{ConfiguredSettings, SettingSource};
+    use auth::{AudienceLimits, ConfiguredSettings, SettingSource};
 
     fn current() -> AuthSettings {
         let config = |value| Setting {
@@ -278,6 +260,11 @@ mod tests {
             },
             rate_limit_per_second: config(100),
             rate_limit_burst: config(200),
+            rate_limits: AudienceLimits::resolve(
+                &Default::default(),
+                (&config(100), &config(200)),
+                |key| (key == "rate_limit_admin_per_second").then_some(0),
+            ),
             configured: ConfiguredSettings::default(),
         }
     }
@@ -320,6 +307,18 @@ mod tests {
         );
         assert_eq!(u.rate_limit_per_second, Some(Some(5)));
         assert_eq!(u.rate_limit_burst, None);
+        // An audience's field: the admin rate is stored as 0, the form sends 50.
+        let f = form(&[
+            ("rate_limit_admin_per_second", "50"),
+            ("rate_limit_user_burst", "200"),
+        ]);
+        let u = update_from(&f, &current()).unwrap();
+        assert_eq!(
+            u.audience_limits,
+            [("rate_limit_admin_per_second", Some(50))].into()
+        );
+        let u = update_from(&form(&[("reset", "rate_limit_auth_burst")]), &current()).unwrap();
+        assert_eq!(u.audience_limits, [("rate_limit_auth_burst", None)].into());
         let u = update_from(&form(&[("reset", BURST)]), &current()).unwrap();
         assert_eq!(u.rate_limit_burst, Some(None));
         assert_eq!(u.rate_limit_per_second, None);

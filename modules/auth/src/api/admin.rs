@@ -1,6 +1,7 @@
 //! `/admin/audit` and `/admin/settings` (admins only).
 
 use super::Tag;
+use crate::rate_limits::Audience;
 use crate::repo::audit::AuditRow;
 use crate::service::{AuthService, Ctx};
 use crate::settings::{AuthSettings, SettingSource, SettingsUpdate};
@@ -72,6 +73,9 @@ enum SourceBody {
     Config,
     /// Set by an admin; wins over the configuration until cleared with `null`.
     Database,
+    /// A limit by audience that neither the configuration nor an admin set: the shared
+    /// `rate_limit_per_second` / `rate_limit_burst` in effect applies.
+    Shared,
 }
 
 impl From<SettingSource> for SourceBody {
@@ -79,6 +83,7 @@ impl From<SettingSource> for SourceBody {
         match s {
             SettingSource::Config => SourceBody::Config,
             SettingSource::Database => SourceBody::Database,
+            SettingSource::Shared => SourceBody::Shared,
         }
     }
 }
@@ -89,6 +94,14 @@ struct SourcesBody {
     cors_origins: SourceBody,
     rate_limit_per_second: SourceBody,
     rate_limit_burst: SourceBody,
+    rate_limit_anonymous_per_second: SourceBody,
+    rate_limit_anonymous_burst: SourceBody,
+    rate_limit_user_per_second: SourceBody,
+    rate_limit_user_burst: SourceBody,
+    rate_limit_admin_per_second: SourceBody,
+    rate_limit_admin_burst: SourceBody,
+    rate_limit_auth_per_second: SourceBody,
+    rate_limit_auth_burst: SourceBody,
 }
 
 /// The configuration's values (flags, `HEARTH_*`, `hearth.toml`), which apply while no
@@ -99,6 +112,15 @@ struct ConfiguredBody {
     cors_origins: Vec<String>,
     rate_limit_per_second: u32,
     rate_limit_burst: u32,
+    /// `null`: follows the shared limit.
+    rate_limit_anonymous_per_second: Option<u32>,
+    rate_limit_anonymous_burst: Option<u32>,
+    rate_limit_user_per_second: Option<u32>,
+    rate_limit_user_burst: Option<u32>,
+    rate_limit_admin_per_second: Option<u32>,
+    rate_limit_admin_burst: Option<u32>,
+    rate_limit_auth_per_second: Option<u32>,
+    rate_limit_auth_burst: Option<u32>,
 }
 
 #[derive(Object)]
@@ -114,6 +136,18 @@ struct SettingsBody {
     rate_limit_per_second: u32,
     /// API requests a caller may make at once. The effective value.
     rate_limit_burst: u32,
+    /// Callers without a valid token, per client address (effective values; 0: off).
+    rate_limit_anonymous_per_second: u32,
+    rate_limit_anonymous_burst: u32,
+    /// Signed-in callers, per user.
+    rate_limit_user_per_second: u32,
+    rate_limit_user_burst: u32,
+    /// Callers acting as admin, per user (0, the default: unthrottled).
+    rate_limit_admin_per_second: u32,
+    rate_limit_admin_burst: u32,
+    /// Login, refresh, register, setup and password reset, per client address.
+    rate_limit_auth_per_second: u32,
+    rate_limit_auth_burst: u32,
     /// Where each effective value comes from.
     sources: SourcesBody,
     /// What the configuration says (what a cleared value returns to).
@@ -122,20 +156,53 @@ struct SettingsBody {
 
 impl From<AuthSettings> for SettingsBody {
     fn from(s: AuthSettings) -> Self {
+        let limits = s.rate_limits.clone();
+        let limit = |a| limits.get(a);
         SettingsBody {
             allow_signups: s.allow_signups,
             sources: SourcesBody {
                 cors_origins: s.cors_origins.source.into(),
                 rate_limit_per_second: s.rate_limit_per_second.source.into(),
                 rate_limit_burst: s.rate_limit_burst.source.into(),
+                rate_limit_anonymous_per_second: limit(Audience::Anonymous)
+                    .per_second
+                    .source
+                    .into(),
+                rate_limit_anonymous_burst: limit(Audience::Anonymous).burst.source.into(),
+                rate_limit_user_per_second: limit(Audience::User).per_second.source.into(),
+                rate_limit_user_burst: limit(Audience::User).burst.source.into(),
+                rate_limit_admin_per_second: limit(Audience::Admin).per_second.source.into(),
+                rate_limit_admin_burst: limit(Audience::Admin).burst.source.into(),
+                rate_limit_auth_per_second: limit(Audience::Auth).per_second.source.into(),
+                rate_limit_auth_burst: limit(Audience::Auth).burst.source.into(),
             },
             cors_origins: s.cors_origins.value,
             rate_limit_per_second: s.rate_limit_per_second.value,
             rate_limit_burst: s.rate_limit_burst.value,
+            rate_limit_anonymous_per_second: limit(Audience::Anonymous).per_second.value,
+            rate_limit_anonymous_burst: limit(Audience::Anonymous).burst.value,
+            rate_limit_user_per_second: limit(Audience::User).per_second.value,
+            rate_limit_user_burst: limit(Audience::User).burst.value,
+            rate_limit_admin_per_second: limit(Audience::Admin).per_second.value,
+            rate_limit_admin_burst: limit(Audience::Admin).burst.value,
+            rate_limit_auth_per_second: limit(Audience::Auth).per_second.value,
+            rate_limit_auth_burst: limit(Audience::Auth).burst.value,
             configured: ConfiguredBody {
                 cors_origins: s.configured.cors_origins,
                 rate_limit_per_second: s.configured.rate_limit_per_second,
                 rate_limit_burst: s.configured.rate_limit_burst,
+                rate_limit_anonymous_per_second: s
+                    .configured
+                    .audiences
+                    .get(Audience::Anonymous)
+                    .per_second,
+                rate_limit_anonymous_burst: s.configured.audiences.get(Audience::Anonymous).burst,
+                rate_limit_user_per_second: s.configured.audiences.get(Audience::User).per_second,
+                rate_limit_user_burst: s.configured.audiences.get(Audience::User).burst,
+                rate_limit_admin_per_second: s.configured.audiences.get(Audience::Admin).per_second,
+                rate_limit_admin_burst: s.configured.audiences.get(Audience::Admin).burst,
+                rate_limit_auth_per_second: s.configured.audiences.get(Audience::Auth).per_second,
+                rate_limit_auth_burst: s.configured.audiences.get(Audience::Auth).burst,
             },
         }
     }
@@ -159,6 +226,30 @@ struct SettingsPatch {
     /// 1 to 1000000.
     #[oai(nullable)]
     rate_limit_burst: MaybeUndefined<i64>,
+    /// 0 to 100000; 0: this audience is unthrottled; `null`: the configured value.
+    #[oai(nullable)]
+    rate_limit_anonymous_per_second: MaybeUndefined<i64>,
+    /// 1 to 1000000; `null`: the configured value.
+    #[oai(nullable)]
+    rate_limit_anonymous_burst: MaybeUndefined<i64>,
+    /// 0 to 100000; 0: this audience is unthrottled; `null`: the configured value.
+    #[oai(nullable)]
+    rate_limit_user_per_second: MaybeUndefined<i64>,
+    /// 1 to 1000000; `null`: the configured value.
+    #[oai(nullable)]
+    rate_limit_user_burst: MaybeUndefined<i64>,
+    /// 0 to 100000; 0: this audience is unthrottled; `null`: the configured value.
+    #[oai(nullable)]
+    rate_limit_admin_per_second: MaybeUndefined<i64>,
+    /// 1 to 1000000; `null`: the configured value.
+    #[oai(nullable)]
+    rate_limit_admin_burst: MaybeUndefined<i64>,
+    /// 0 to 100000; 0: this audience is unthrottled; `null`: the configured value.
+    #[oai(nullable)]
+    rate_limit_auth_per_second: MaybeUndefined<i64>,
+    /// 1 to 1000000; `null`: the configured value.
+    #[oai(nullable)]
+    rate_limit_auth_burst: MaybeUndefined<i64>,
 }
 
 /// Absent → leave alone, `null` → clear, a value → set.
@@ -240,6 +331,37 @@ impl AdminApi {
             cors_origins: change(body.cors_origins),
             rate_limit_per_second: change(body.rate_limit_per_second),
             rate_limit_burst: change(body.rate_limit_burst),
+            audience_limits: [
+                (
+                    "rate_limit_anonymous_per_second",
+                    change(body.rate_limit_anonymous_per_second),
+                ),
+                (
+                    "rate_limit_anonymous_burst",
+                    change(body.rate_limit_anonymous_burst),
+                ),
+                (
+                    "rate_limit_user_per_second",
+                    change(body.rate_limit_user_per_second),
+                ),
+                ("rate_limit_user_burst", change(body.rate_limit_user_burst)),
+                (
+                    "rate_limit_admin_per_second",
+                    change(body.rate_limit_admin_per_second),
+                ),
+                (
+                    "rate_limit_admin_burst",
+                    change(body.rate_limit_admin_burst),
+                ),
+                (
+                    "rate_limit_auth_per_second",
+                    change(body.rate_limit_auth_per_second),
+                ),
+                ("rate_limit_auth_burst", change(body.rate_limit_auth_burst)),
+            ]
+            .into_iter()
+            .filter_map(|(key, change)| Some((key, change?)))
+            .collect(),
         };
         let s = service
             .update_settings(&admin, update, &Ctx::from_request(req))

@@ -124,11 +124,21 @@ pub fn list(
 /// returns how many went. Looks only at the oldest `batch` rows, so it costs the same
 /// however long the log is.
 pub fn prune(conn: &Connection, cutoff: &str, batch: u32) -> Result<usize, StorageError> {
+    // Oldest first among the expired rows: a row merged into recently (an old id with a
+    // new `last_at`) is skipped, not a stop.
     Ok(conn
         .prepare_cached(
             "DELETE FROM audit_log
-             WHERE id IN (SELECT id FROM audit_log ORDER BY id LIMIT ?2)
-               AND coalesce(last_at, at) < ?1",
+             WHERE id IN (SELECT id FROM audit_log WHERE coalesce(last_at, at) < ?1
+                          ORDER BY id LIMIT ?2)",
         )?
         .execute(params![cutoff, batch])?)
+}
+
+/// Whether any row is past `cutoff`: read first, so an idle server's pruning queues no
+/// write job.
+pub fn has_expired(conn: &Connection, cutoff: &str) -> Result<bool, StorageError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM audit_log WHERE coalesce(last_at, at) < ?1 LIMIT 1")?
+        .exists([cutoff])?)
 }
