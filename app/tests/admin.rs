@@ -318,6 +318,25 @@ async fn create_a_collection_and_a_record_through_the_forms() {
     let (status, html) = get(&app, &c, "/admin/collections/posts?filter=views%20%3E%3D").await;
     assert_eq!(status, 400);
     assert!(html.contains("id=\"filter-error\""), "{html}");
+    // A public collection has nothing to warn about; a private one with a unique field does.
+    let (_, html) = get(&app, &c, "/admin/collections/posts/schema").await;
+    assert!(!html.contains("id=\"schema-warnings\""));
+    let token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let resp = app
+        .create_collection(
+            &token,
+            serde_json::json!({"name": "people", "fields": [{"name": "phone", "type": "text", "unique": true}],
+                               "rules": {"view": ["owner"], "create": ["authenticated"]}}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let (status, html) = get(&app, &c, "/admin/collections/people/schema").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("id=\"schema-warnings\""), "{html}");
+    assert!(
+        html.contains("<code>phone</code>") || html.contains("`phone` is unique"),
+        "{html}"
+    );
 }
 
 #[tokio::test]

@@ -21,6 +21,22 @@ const errors = [];
 // Expected non-2xx answers (a 422 form, no favicon) log "Failed to load resource".
 page.on("console", (m) => { if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) errors.push(m.text()); });
 page.on("pageerror", (e) => errors.push(e.message));
+// Every Content-Security-Policy violation on any page (an inline style or script the
+// dashboard's CSP blocks), reported from the page itself, across navigations.
+const violations = [];
+await page.exposeFunction("reportCspViolation", (v) => violations.push(v));
+await context.addInitScript(() => {
+  document.addEventListener("securitypolicyviolation", (e) =>
+    window.reportCspViolation(`${e.violatedDirective} blocked ${e.blockedURI || "inline"} on ${location.pathname}`));
+});
+// And the policy itself: no dashboard page may allow inline styles or scripts.
+const policies = new Map();
+page.on("response", (r) => {
+  const html = (r.headers()["content-type"] ?? "").startsWith("text/html");
+  if (html && r.request().resourceType() === "document" && new URL(r.url()).pathname.startsWith("/admin")) {
+    policies.set(new URL(r.url()).pathname, r.headers()["content-security-policy"] ?? "");
+  }
+});
 const shot = (name) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 const expect = async (cond, what) => { if (!(await cond)) throw new Error(`expected: ${what}`); };
 
@@ -113,7 +129,24 @@ try {
   await Promise.all([page.waitForURL(/\/admin\/login$/), page.click("#logout")]);
   await page.goto(BASE + "/admin/collections");
   await expect(page.url().endsWith("/admin/login"), "signed out");
-  if (errors.length) throw new Error("console errors: " + errors.join(" | "));
+  // The detector works: an inline style put into a dashboard page is blocked and reported.
+  await page.goto(BASE + "/admin/login");
+  await page.evaluate(() => {
+    const el = document.createElement("div");
+    el.setAttribute("style", "color: red");
+    document.body.appendChild(el);
+  });
+  for (let i = 0; i < 50 && !violations.some((v) => v.includes("/admin/login")); i++) await page.waitForTimeout(20);
+  const probe = violations.findIndex((v) => v.includes("/admin/login") && v.startsWith("style-src"));
+  await expect(probe >= 0, `the injected inline style is reported (got: ${violations.join(" | ")})`);
+  violations.splice(probe, 1);
+  const consoleErrors = errors.filter((e) => !e.includes("Content Security Policy"));
+  if (violations.length) throw new Error("CSP violations: " + violations.join(" | "));
+  if (consoleErrors.length) throw new Error("console errors: " + consoleErrors.join(" | "));
+  for (const [path, csp] of policies) {
+    await expect(csp.includes("style-src 'self'") && !csp.includes("unsafe-inline"), `strict CSP on ${path}: ${csp}`);
+  }
+  await expect(policies.size >= 8, `CSP seen on the dashboard pages (${policies.size})`);
   console.log("browser flow: 1 passed, 0 failed");
 } catch (e) {
   await shot("failure").catch(() => {});

@@ -26,6 +26,8 @@ struct SchemaPage {
     rows_copied: Option<u64>,
     /// A refused change, in the service's words.
     refused: Option<String>,
+    /// What the stored definition gives away (`CollectionView::warnings`).
+    warnings: Vec<String>,
     action: String,
 }
 
@@ -71,6 +73,7 @@ fn render_with(
             steps,
             rows_copied,
             refused,
+            warnings: Vec::new(),
             action,
         },
     )
@@ -135,12 +138,20 @@ pub async fn edit_form(
     admin: Data<&Admin>,
 ) -> Response {
     match collection_or_failure(&ctx, &admin, &name) {
-        Ok(view) => render(
-            &ctx,
-            &admin,
-            false,
-            Editor::from_view(&view),
+        Ok(view) => page::html(
             StatusCode::OK,
+            &SchemaPage {
+                layout: ctx.layout(&admin, "collections", format!("Schema of {name}")),
+                creating: false,
+                types: &TYPES,
+                collections: admin.inner.resources.collection_names(),
+                editor: Editor::from_view(&view),
+                steps: None,
+                rows_copied: None,
+                refused: None,
+                warnings: view.warnings,
+                action: format!("/admin/collections/{name}/schema"),
+            },
         ),
         Err(page) => *page,
     }
