@@ -21,6 +21,7 @@ mod repo;
 mod revocations;
 mod service;
 mod sessions;
+mod setting_checks;
 mod settings;
 mod setup;
 mod signup;
@@ -37,8 +38,9 @@ pub use rate_limits::{Audience, AudienceLimit, AudienceLimits, ConfiguredLimit, 
 pub use repo::audit::AuditRow;
 pub use repo::PersonalToken;
 pub use service::{check_new_account, AuthConfig, AuthService, Ctx, Session, User};
+pub use setting_checks::check_origin;
 pub use settings::{
-    check_origin, AuthSettings, ConfiguredSettings, Setting, SettingSource, SettingsListener,
-    SettingsUpdate, MAX_BURST, MAX_ORIGINS, MAX_PER_SECOND,
+    AuthSettings, ConfiguredSettings, Setting, SettingSource, SettingsListener, SettingsUpdate,
+    MAX_BURST, MAX_ORIGINS, MAX_PER_SECOND,
 };
 pub use users::{UserPage, UserUpdate};

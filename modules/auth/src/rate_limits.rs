@@ -184,10 +184,10 @@ pub(crate) fn checker(key: &str) -> Option<(&'static str, Check)> {
         if key == a.per_second_key() {
             Some((
                 a.per_second_key(),
-                crate::settings::check_per_second_of as _,
+                crate::setting_checks::check_per_second_of as _,
             ))
         } else if key == a.burst_key() {
-            Some((a.burst_key(), crate::settings::check_burst_of as _))
+            Some((a.burst_key(), crate::setting_checks::check_burst_of as _))
         } else {
             None
         }
