@@ -15,6 +15,11 @@ const ROWS: u32 = 300_000;
 /// one statement (through the API this would take minutes).
 async fn logs(query_timeout: Duration) -> TestApp {
     let app = spawn_app_with(|c| c.query_timeout = query_timeout).await;
+    fill_logs(&app).await;
+    app
+}
+
+async fn fill_logs(app: &TestApp) {
     let admin = app.admin_token().await;
     let resp = app
         .create_collection(
@@ -40,7 +45,6 @@ async fn logs(query_timeout: Duration) -> TestApp {
         })
         .await
         .unwrap();
-    app
 }
 
 /// Eight substring searches that match nothing, so every row is scanned by each, counted.
@@ -121,4 +125,35 @@ async fn one_caller_gets_four_concurrent_lists_and_the_rest_429() {
     assert!(body["detail"].as_str().unwrap().contains("still running"));
     // Once they are done, the caller may list again.
     assert_eq!(list(&app, "t = 'x'", None).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_slow_list_costs_its_caller_more_than_one_request() {
+    let app = spawn_app_with(|c| {
+        c.security.rate_limit = hearth::config::RateLimitConfig {
+            per_second: 1,
+            burst: 20,
+        };
+    })
+    .await;
+    fill_logs(&app).await;
+    let remaining = |resp: &reqwest::Response| -> u32 {
+        let field = resp.headers()["ratelimit"].to_str().unwrap().to_string();
+        let r = field.split(';').find_map(|p| p.strip_prefix("r=")).unwrap();
+        r.parse().unwrap()
+    };
+    let cheap = || app.req(Method::GET, "/api/v1/logs?limit=1", None).send();
+    let first = cheap().await.unwrap();
+    assert_eq!(first.status(), 200);
+    let before = remaining(&first);
+    // Eight full scans of 300k rows: hundreds of milliseconds, so several tokens.
+    assert_eq!(list(&app, &costly_filter(), None).await.status(), 200);
+    let after = cheap().await.unwrap();
+    // Two cheap requests and one slow one later, more than three tokens are gone (a
+    // refill of one a second cannot make up for it within this test).
+    assert!(
+        after.status() == 429 || remaining(&after) + 3 < before,
+        "before {before}, after {:?}",
+        after.headers().get("ratelimit")
+    );
 }
