@@ -112,14 +112,22 @@ struct ConfiguredBody {
     cors_origins: Vec<String>,
     rate_limit_per_second: u32,
     rate_limit_burst: u32,
-    /// `null`: follows the shared limit.
+    /// `null` (here and in the other audience limits): follows the shared limit.
+    #[oai(nullable)]
     rate_limit_anonymous_per_second: Option<u32>,
+    #[oai(nullable)]
     rate_limit_anonymous_burst: Option<u32>,
+    #[oai(nullable)]
     rate_limit_user_per_second: Option<u32>,
+    #[oai(nullable)]
     rate_limit_user_burst: Option<u32>,
+    #[oai(nullable)]
     rate_limit_admin_per_second: Option<u32>,
+    #[oai(nullable)]
     rate_limit_admin_burst: Option<u32>,
+    #[oai(nullable)]
     rate_limit_auth_per_second: Option<u32>,
+    #[oai(nullable)]
     rate_limit_auth_burst: Option<u32>,
 }
 
