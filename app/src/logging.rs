@@ -10,10 +10,17 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
+/// Log lines waiting for the log thread before new ones are dropped (counted, never
+/// waited for): a request never blocks on a slow terminal, pipe or journal.
+const LOG_QUEUE_LINES: usize = 64 * 1024;
+
 /// What [`init`] started that needs stopping before the process exits.
-#[must_use = "call shutdown before exiting, or the last spans are lost"]
+#[must_use = "call shutdown before exiting, or the last spans and log lines are lost"]
 pub struct Telemetry {
     traces: Option<Traces>,
+    /// The log thread; dropping it writes out what is still queued.
+    log: Option<tracing_appender::non_blocking::WorkerGuard>,
+    dropped_lines: Option<tracing_appender::non_blocking::ErrorCounter>,
 }
 
 impl Telemetry {
@@ -22,11 +29,21 @@ impl Telemetry {
         self.traces.as_ref()
     }
 
-    /// Flushes buffered spans and stops the exporter (bounded: see `Traces::shutdown`).
+    /// Flushes buffered spans and stops the exporter (bounded: see `Traces::shutdown`),
+    /// then writes out the queued log lines.
     pub async fn shutdown(self) {
         if let Some(traces) = self.traces {
             traces.shutdown().await;
         }
+        if let Some(dropped) = self.dropped_lines.map(|c| c.dropped_lines()) {
+            if dropped > 0 {
+                tracing::warn!(
+                    dropped,
+                    "log lines were dropped while the log output could not keep up"
+                );
+            }
+        }
+        drop(self.log);
     }
 }
 
@@ -45,7 +62,20 @@ pub fn init(
         _ => EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info")),
     };
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let fmt = log_layer(config.log_format, filter, colour, std::io::stderr);
+    // Lines are formatted on the thread that logs them and written by a thread of their
+    // own, in batches through one buffer (one write call per batch, not per line): the
+    // access log of a busy server costs its requests no system call and no lock on
+    // stderr.
+    let (writer, log_thread) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(LOG_QUEUE_LINES)
+        .thread_name("hearth-log")
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stderr(),
+        ));
+    let dropped_lines = writer.error_counter();
+    let fmt = log_layer(config.log_format, filter, colour, writer);
     let traces = Traces::start(&config.otel, runtime.clone())?;
     let mut layers: Vec<Box<dyn Layer<Registry> + Send + Sync>> = vec![fmt];
     if let Some(traces) = &traces {
@@ -56,7 +86,11 @@ pub fn init(
         .try_init()
         .is_err()
     {
-        return Ok(Telemetry { traces: None });
+        return Ok(Telemetry {
+            traces: None,
+            log: None,
+            dropped_lines: None,
+        });
     }
     std::panic::set_hook(Box::new(|info| {
         let location = info
@@ -74,7 +108,11 @@ pub fn init(
     if let Some(endpoint) = &config.otel.endpoint {
         tracing::info!(%endpoint, service = %config.otel.service_name, "exporting traces over OTLP/HTTP");
     }
-    Ok(Telemetry { traces })
+    Ok(Telemetry {
+        traces,
+        log: Some(log_thread),
+        dropped_lines: Some(dropped_lines),
+    })
 }
 
 /// The log output: `format` lines through `filter` to `writer`. Each event logged while
