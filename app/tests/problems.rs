@@ -121,6 +121,69 @@ async fn body_over_the_limit_is_413() {
     assert_problem(resp, 413, "payload_too_large").await;
 }
 
+/// The sender of a body far over the limit is still sending when the server answers;
+/// closing then would reset the connection and the client would never read the 413.
+#[tokio::test]
+async fn a_client_sending_a_huge_body_reads_the_413_not_a_reset() {
+    let app = common::spawn_app_with(|c| c.body_limit = 1024).await;
+    let huge = vec![b'a'; 32 * 1024 * 1024];
+    for _ in 0..5 {
+        let resp = app
+            .client
+            .post(app.url("/api/v1/auth/login"))
+            .header("content-type", "application/json")
+            .body(huge.clone())
+            .send()
+            .await
+            .expect("an answer, not a connection reset");
+        assert_problem(resp, 413, "payload_too_large").await;
+        // The same without a length: counted as it arrives, the rest drained.
+        let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+            huge.chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect();
+        let resp = app
+            .client
+            .post(app.url("/api/v1/auth/login"))
+            .header("content-type", "application/json")
+            .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+                chunks,
+            )))
+            .send()
+            .await
+            .expect("an answer, not a connection reset");
+        assert_problem(resp, 413, "payload_too_large").await;
+    }
+    // A client that writes its whole body before it reads anything.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut raw = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/auth/login HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+         connection: close\r\ncontent-length: {}\r\n\r\n",
+        huge.len()
+    );
+    raw.write_all(head.as_bytes()).await.unwrap();
+    raw.write_all(&huge).await.expect("the whole body is taken");
+    let mut answer = Vec::new();
+    raw.read_to_end(&mut answer)
+        .await
+        .expect("the answer, not a reset");
+    let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 413"), "{answer}");
+    // Past what is worth draining: still a 413, and the connection is closed after it.
+    let mut raw = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/auth/login HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n",
+        (64u64 << 20) + 1
+    );
+    raw.write_all(head.as_bytes()).await.unwrap();
+    raw.write_all(&[b'a'; 1024]).await.unwrap();
+    let mut answer = Vec::new();
+    raw.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 413"), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
+}
+
 #[tokio::test]
 async fn bad_token_is_401_with_www_authenticate() {
     let app = spawn_app().await;

@@ -2,12 +2,25 @@
 //! the limit is refused before reading anything; any other body is read here, up to the
 //! limit and within `body_read_timeout`, so a client trickling a body byte by byte cannot
 //! hold a connection (and a shutdown) for ever.
+//!
+//! An over-limit body is answered 413 at once, and the rest of it is then read and
+//! thrown away in the background (up to [`DRAIN_MAX`] bytes within [`DRAIN_TIME`]): a
+//! client that writes its whole body before reading (many simple clients do) would
+//! otherwise have the connection reset under it, and never read the answer. A body
+//! longer than that, or a client waiting for `100 Continue`, gets the 413 and the
+//! connection closes.
 
+use super::ErrorHeaders;
+use futures_util::StreamExt;
 use kernel::{Problem, ProblemCode};
-use poem::error::ReadBodyError;
-use poem::http::header;
+use poem::http::{header, HeaderMap, HeaderValue};
 use poem::{Body, Endpoint, Middleware, Request, Result};
 use std::time::Duration;
+
+/// The most of an over-limit body read (and discarded) so that its sender reads the 413.
+const DRAIN_MAX: u64 = 64 * 1024 * 1024;
+/// The most time spent on that.
+const DRAIN_TIME: Duration = Duration::from_secs(5);
 
 pub struct BodyLimit {
     limit: usize,
@@ -42,14 +55,72 @@ pub struct BodyLimitEndpoint<E> {
 }
 
 impl<E: Endpoint> BodyLimitEndpoint<E> {
-    fn too_large(&self) -> poem::Error {
-        Problem::new(ProblemCode::PayloadTooLarge)
+    /// 413; with `Connection: close` when the rest of the body is not going to be read,
+    /// so the connection is not reused with it still in it.
+    fn too_large(&self, draining: bool) -> poem::Error {
+        let mut err: poem::Error = Problem::new(ProblemCode::PayloadTooLarge)
             .with_detail(format!(
                 "the request body is larger than {} bytes",
                 self.limit
             ))
+            .into();
+        if !draining {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            err.set_data(ErrorHeaders(headers));
+        }
+        err
+    }
+
+    fn timed_out(limit: Duration) -> poem::Error {
+        Problem::new(ProblemCode::RequestTimeout)
+            .with_detail(format!(
+                "the request body did not arrive within {} s",
+                limit.as_secs_f32()
+            ))
             .into()
     }
+
+    /// The body up to the limit; past it, the rest is drained and the answer is 413.
+    async fn read(&self, body: Body) -> Result<bytes::Bytes> {
+        let mut stream = body.into_bytes_stream();
+        let mut buf = bytes::BytesMut::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| {
+                poem::Error::from(
+                    Problem::new(ProblemCode::BadRequest)
+                        .with_detail(format!("could not read the request body: {e}")),
+                )
+            })?;
+            if buf.len() + chunk.len() > self.limit {
+                tokio::spawn(drain(stream, DRAIN_MAX));
+                return Err(self.too_large(true));
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(buf.freeze())
+    }
+}
+
+/// Reads and discards what is left of a body, at most `budget` bytes within
+/// [`DRAIN_TIME`], while (or after) the answer goes out; then the connection is
+/// reused, or closed if the body did not end within both.
+async fn drain<S>(mut stream: S, budget: u64)
+where
+    S: futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Unpin,
+{
+    let read_all = async {
+        let mut read = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let Ok(chunk) = chunk else { return false };
+            read += chunk.len() as u64;
+            if read > budget {
+                return false;
+            }
+        }
+        true
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, read_all).await;
 }
 
 impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
@@ -62,29 +133,30 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         let has_body = match declared {
-            Some(len) if len > self.limit as u64 => return Err(self.too_large()),
+            Some(len) if len > self.limit as u64 => {
+                // A client that waits for `100 Continue` sends nothing until the body is
+                // read: it gets the 413 at once and the connection closes.
+                let expects_continue = req
+                    .headers()
+                    .get(header::EXPECT)
+                    .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+                let drain_it = !expects_continue && len <= DRAIN_MAX;
+                if drain_it {
+                    tokio::spawn(drain(req.take_body().into_bytes_stream(), len));
+                }
+                return Err(self.too_large(drain_it));
+            }
             Some(len) => len > 0,
             None => req.headers().contains_key(header::TRANSFER_ENCODING),
         };
         if has_body {
-            let read = req.take_body().into_bytes_limit(self.limit);
+            let body = req.take_body();
             let bytes = match self.read_timeout {
-                Some(limit) => tokio::time::timeout(limit, read).await.map_err(|_| {
-                    poem::Error::from(Problem::new(ProblemCode::RequestTimeout).with_detail(
-                        format!(
-                            "the request body did not arrive within {} s",
-                            limit.as_secs_f32()
-                        ),
-                    ))
-                })?,
-                None => read.await,
-            }
-            .map_err(|e| match e {
-                ReadBodyError::PayloadTooLarge => self.too_large(),
-                other => Problem::new(ProblemCode::BadRequest)
-                    .with_detail(format!("could not read the request body: {other}"))
-                    .into(),
-            })?;
+                Some(limit) => tokio::time::timeout(limit, self.read(body))
+                    .await
+                    .map_err(|_| Self::timed_out(limit))??,
+                None => self.read(body).await?,
+            };
             req.set_body(Body::from_bytes(bytes));
         }
         self.inner.call(req).await
