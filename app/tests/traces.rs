@@ -337,6 +337,35 @@ async fn section_5_the_binary_reads_the_otel_variables_and_flushes_at_shutdown()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spans_go_to_an_https_collector_trusted_through_otel_exporter_otlp_certificate() {
+    let (receiver, ca_pem) = Receiver::start_tls().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("collector-ca.pem");
+    std::fs::write(&ca, ca_pem).unwrap();
+    let mut server = Served::start(
+        dir.path(),
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.base_url()),
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", ca.to_str().unwrap()),
+            ("OTEL_SERVICE_NAME", "hearth-tls"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ],
+    );
+    assert!(receiver.base_url().starts_with("https://"));
+    assert_eq!(server.get_with_trace("/healthz", BINARY_TRACE).await, 200);
+    let spans = receiver
+        .wait_for("the span over https", |spans| {
+            server_span(spans, BINARY_TRACE).is_some()
+        })
+        .await;
+    assert_eq!(
+        server_span(&spans, BINARY_TRACE).unwrap().service,
+        "hearth-tls"
+    );
+    assert_eq!(server.stop().await, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn section_5_without_an_endpoint_nothing_is_exported_and_requests_work() {
     let receiver = Receiver::start().await;
     let dir = tempfile::tempdir().unwrap();

@@ -80,6 +80,49 @@ impl Receiver {
         }
     }
 
+    /// The same receiver behind TLS, with a self-signed certificate for 127.0.0.1 whose
+    /// PEM is returned (for `OTEL_EXPORTER_OTLP_CERTIFICATE`): a TLS front on its own port
+    /// decrypts each connection and passes it to the plain receiver.
+    pub async fn start_tls() -> (Receiver, String) {
+        use tokio_rustls::rustls;
+        let plain = Receiver::start().await;
+        let backend: std::net::SocketAddr =
+            plain.base.trim_start_matches("http://").parse().unwrap();
+        let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+        let key =
+            rustls::pki_types::PrivateKeyDer::try_from(made.signing_key.serialize_der()).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![made.cert.der().clone()], key)
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let front = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = front.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = front.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let Ok(mut inner) = tokio::net::TcpStream::connect(backend).await else {
+                        return;
+                    };
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut inner).await;
+                });
+            }
+        });
+        let receiver = Receiver {
+            base: format!("https://{addr}"),
+            spans: plain.spans,
+        };
+        (receiver, made.cert.pem())
+    }
+
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`: the exporter appends `/v1/traces`.
     pub fn base_url(&self) -> &str {
         &self.base

@@ -21,6 +21,10 @@ pub struct OtelConfig {
     /// How long one export may take (`OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` or
     /// `OTEL_EXPORTER_OTLP_TIMEOUT`, at most `OTEL_BSP_EXPORT_TIMEOUT`).
     pub export_timeout: Duration,
+    /// PEM certificates trusted for an `https` collector besides the system's roots
+    /// (`OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE` or `OTEL_EXPORTER_OTLP_CERTIFICATE`),
+    /// read and checked when the configuration loads.
+    pub certificates: Vec<Vec<u8>>,
 }
 
 /// `OTEL_TRACES_SAMPLER` (with `OTEL_TRACES_SAMPLER_ARG` for the ratio samplers).
@@ -61,6 +65,7 @@ impl Default for OtelConfig {
             sampler: Sampler::ParentBasedAlwaysOn,
             batch: BatchSettings::default(),
             export_timeout: Duration::from_secs(10),
+            certificates: Vec::new(),
         }
     }
 }
@@ -128,6 +133,15 @@ impl OtelConfig {
             (None, None) => return Ok(config),
         };
         config.endpoint = Some(endpoint);
+        for name in [
+            "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+            "OTEL_EXPORTER_OTLP_CERTIFICATE",
+        ] {
+            if let Some(path) = var(name) {
+                config.certificates = read_certificates(name, path.trim())?;
+                break;
+            }
+        }
 
         for name in [
             "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
@@ -193,25 +207,34 @@ impl OtelConfig {
     }
 }
 
-/// The exporter speaks plain HTTP (see the crate's README section): an `https` URL is
-/// refused now rather than failing at every export.
+/// An `http://` or `https://` URL with a host.
 fn check_endpoint(var: &str, url: &str) -> Result<String, OtelConfigError> {
     let uri: poem::http::Uri = url
         .parse()
         .map_err(|_| invalid(var, url, "expected a URL such as http://localhost:4318"))?;
     match uri.scheme_str() {
-        Some("http") if uri.host().is_some() => Ok(url.to_string()),
-        Some("https") => Err(invalid(
-            var,
-            url,
-            "the trace exporter speaks plain http; send to a collector on a trusted network (e.g. an OpenTelemetry Collector sidecar on localhost)",
-        )),
+        Some("http" | "https") if uri.host().is_some() => Ok(url.to_string()),
         _ => Err(invalid(
             var,
             url,
-            "expected an http:// URL such as http://localhost:4318",
+            "expected an http:// or https:// URL such as https://collector.example.org:4318",
         )),
     }
+}
+
+/// The DER certificates of a PEM file, each checked to parse.
+fn read_certificates(var: &str, path: &str) -> Result<Vec<Vec<u8>>, OtelConfigError> {
+    use rustls_pki_types::pem::PemObject;
+    let pem =
+        std::fs::read(path).map_err(|e| invalid(var, path, &format!("cannot read it: {e}")))?;
+    let certs = rustls_pki_types::CertificateDer::pem_slice_iter(&pem)
+        .map(|c| c.map(|c| c.to_vec()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid(var, path, &format!("not a PEM certificate file: {e}")))?;
+    if certs.is_empty() {
+        return Err(invalid(var, path, "the file holds no PEM certificate"));
+    }
+    Ok(certs)
 }
 
 /// `service.name=…` inside `OTEL_RESOURCE_ATTRIBUTES` (`k=v,k=v`).

@@ -52,7 +52,11 @@ impl Traces {
             return Ok(None);
         };
         let client = OnRuntime {
-            client: HyperClient::with_default_connector(config.export_timeout, None),
+            client: HyperClient::new(
+                https_connector(&config.certificates)?,
+                config.export_timeout,
+                None,
+            ),
             runtime,
         };
         let exporter = opentelemetry_otlp::SpanExporter::builder()
@@ -159,10 +163,41 @@ fn sdk_sampler(sampler: Sampler) -> SdkSampler {
     }
 }
 
+type Connector = hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>;
+
+/// `http://` as before, or `https://` verified against the system's roots plus the
+/// configured certificates (a private collector's CA), with rustls on ring like the
+/// server's own TLS.
+fn https_connector(extra: &[Vec<u8>]) -> Result<Connector, TraceStartError> {
+    let mut roots = rustls::RootCertStore::empty();
+    // Unreadable system certificates only narrow what is trusted; the configured ones
+    // (checked when the configuration loaded) still count.
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    for der in extra {
+        roots
+            .add(rustls::pki_types::CertificateDer::from(der.clone()))
+            .map_err(|e| TraceStartError(format!("a trusted certificate is unusable: {e}")))?;
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| TraceStartError(e.to_string()))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .build())
+}
+
 /// hyper's client on the application's runtime, callable from the processor's thread.
 #[derive(Debug)]
 struct OnRuntime {
-    client: HyperClient,
+    client: HyperClient<Connector>,
     runtime: Handle,
 }
 

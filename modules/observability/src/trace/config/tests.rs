@@ -70,9 +70,41 @@ fn only_http_protobuf_is_accepted() {
         ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf"),
     ])
     .is_ok());
-    let err = resolve(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://c:4318")]).unwrap_err();
-    assert!(err.0.contains("plain http"), "{err}");
+    let c = resolve(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://c:4318")]).unwrap();
+    assert_eq!(c.endpoint.as_deref(), Some("https://c:4318/v1/traces"));
     assert!(resolve(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "not a url")]).is_err());
+    assert!(resolve(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://c:4318")]).is_err());
+}
+
+#[test]
+fn trusted_certificates_are_read_and_checked_when_the_configuration_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let on = ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://c:4318");
+    let missing = dir.path().join("missing.pem");
+    let missing = missing.to_str().unwrap();
+    let err = resolve(&[on, ("OTEL_EXPORTER_OTLP_CERTIFICATE", missing)]).unwrap_err();
+    assert!(err.0.contains("cannot read it"), "{err}");
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "not a certificate").unwrap();
+    let err = resolve(&[
+        on,
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", junk.to_str().unwrap()),
+    ])
+    .unwrap_err();
+    assert!(err.0.contains("no PEM certificate"), "{err}");
+    let cert = rcgen::generate_simple_self_signed(vec!["c".into()]).unwrap();
+    let good = dir.path().join("ca.pem");
+    std::fs::write(&good, cert.cert.pem()).unwrap();
+    let c = resolve(&[
+        on,
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", missing),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+            good.to_str().unwrap(),
+        ),
+    ])
+    .unwrap();
+    assert_eq!(c.certificates.len(), 1, "the signal-specific variable wins");
 }
 
 #[test]
