@@ -25,7 +25,7 @@ printf '%s\n' "$PASSWORD" | "$BIN" admin create --data-dir "$WORK/data" --email 
 start() {
   # Default settings but for the proxy: each simulated client gets its own address.
   "$BIN" serve --bind 127.0.0.1:0 --data-dir "$WORK/data" --trusted-proxies 127.0.0.1 \
-    --log warn >"$WORK/log" 2>&1 &
+    --log "warn,hearth::commands=info" >"$WORK/log" 2>&1 &
   PID=$!
   for _ in $(seq 1 100); do
     ADDR=$(grep -o -m1 'listening on http://[0-9.]*:[0-9]*' "$WORK/log" | sed 's|.*http://||' || true)
