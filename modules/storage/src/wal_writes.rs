@@ -261,8 +261,7 @@ unsafe fn powersafe_overwrite(name: *const c_char, real: *mut ffi::sqlite3_file)
             Some(f) => f(real),
             None => 0,
         };
-        let uri_allows =
-            name.is_null() || ffi::sqlite3_uri_boolean(name, c"psow".as_ptr(), 1) != 0;
+        let uri_allows = name.is_null() || ffi::sqlite3_uri_boolean(name, c"psow".as_ptr(), 1) != 0;
         characteristics & ffi::SQLITE_IOCAP_POWERSAFE_OVERWRITE != 0 && uri_allows
     }
 }

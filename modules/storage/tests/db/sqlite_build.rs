@@ -27,7 +27,10 @@ fn sqlite_is_built_with_every_option_hearth_relies_on() {
         "USE_URI",
         "THREADSAFE=1",
     ] {
-        assert!(options.iter().any(|o| o == wanted), "{wanted} missing from {options:?}");
+        assert!(
+            options.iter().any(|o| o == wanted),
+            "{wanted} missing from {options:?}"
+        );
     }
     // One shared page-cache group behind one global mutex: must stay off.
     assert!(
@@ -67,5 +70,8 @@ async fn a_double_quoted_missing_column_is_an_error_not_a_string() {
             .map_err(StorageError::from)
         })
         .await;
-    assert!(filtered.is_err(), "a filter on a missing column matched {filtered:?}");
+    assert!(
+        filtered.is_err(),
+        "a filter on a missing column matched {filtered:?}"
+    );
 }

@@ -77,21 +77,29 @@ async fn without_powersafe_overwrite_every_commit_is_whole_in_the_file() {
             .execute("UPDATE t SET v = ?1 WHERE id = 1", [i])
             .unwrap();
         let seen = reader.query_row("SELECT v FROM t WHERE id = 1", [], |r| r.get::<_, i64>(0));
-        assert_eq!(seen.ok(), Some(i), "commit {i} acknowledged but not readable");
+        assert_eq!(
+            seen.ok(),
+            Some(i),
+            "commit {i} acknowledged but not readable"
+        );
     }
     drop(reader);
     // A fresh connection, then a reopen after the writer is gone: the last
     // acknowledged value is there and the file is sound.
     let fresh = Connection::open_with_flags(&uri, flags).unwrap();
-    let v: i64 = fresh.query_row("SELECT v FROM t", [], |r| r.get(0)).unwrap();
+    let v: i64 = fresh
+        .query_row("SELECT v FROM t", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(v, 1200);
     drop(fresh);
     drop(writer);
     let reopened = Connection::open_with_flags(&uri, flags).unwrap();
     let (v, check): (i64, String) = reopened
-        .query_row("SELECT (SELECT v FROM t), (SELECT integrity_check FROM pragma_integrity_check)", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT (SELECT v FROM t), (SELECT integrity_check FROM pragma_integrity_check)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
     assert_eq!((v, check.as_str()), (1200, "ok"));
 }
