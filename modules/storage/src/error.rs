@@ -45,6 +45,10 @@ pub enum StorageError {
     RolledBack,
     #[error("a database job panicked ({0}); this is a bug in Hearth, report it with the log around this line")]
     Panicked(String),
+    /// A job left a transaction of its own open: it was rolled back, so nothing the job
+    /// wrote (or read in that transaction) counts, whatever the job returned.
+    #[error("a database job left its transaction open, so it was rolled back and nothing it wrote was kept; this is a bug in Hearth, report it with the log around this line")]
+    TransactionLeftOpen,
     #[error("the database file is corrupt ({0}); stop the server and restore the latest backup")]
     Corrupt(String),
     #[error("migration {version} ({name}) was changed after it was applied to this database; restore its original SQL and put the change in a new migration")]

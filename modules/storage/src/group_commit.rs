@@ -182,20 +182,23 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>, stats: &Stats) {
 }
 
 /// Runs a job alone with the connection in autocommit mode, then restores the
-/// invariants the batches rely on.
+/// invariants the batches rely on. A transaction the job left open is rolled back, and
+/// the job is told it failed: its caller must not believe its writes were kept.
 fn run_exclusive(conn: &Connection, job: Box<dyn Job>, stats: &Stats) {
     stats.job_started();
     let completion = job.run(conn);
+    let mut outcome = None;
     if !conn.is_autocommit() {
         tracing::error!("an exclusive write job left a transaction open; rolling it back");
         if let Err(err) = exec(conn, "ROLLBACK") {
             tracing::error!(error = %err, "rollback after an exclusive job failed");
         }
+        outcome = Some(StorageError::TransactionLeftOpen);
     }
     if let Err(err) = exec(conn, "PRAGMA foreign_keys = ON") {
         tracing::error!(error = %err, "could not switch foreign keys back on");
     }
-    completion.deliver(None);
+    completion.deliver(outcome);
 }
 
 /// What became of one job of a batch.

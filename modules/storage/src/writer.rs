@@ -262,7 +262,8 @@ impl Writer {
     /// Runs `f` alone on the writer thread, between batches and outside any transaction:
     /// `f` manages its own transaction. For work SQLite only allows outside one, such as
     /// switching `PRAGMA foreign_keys` off to rebuild a table. If `f` leaves a transaction
-    /// open it is rolled back, and `foreign_keys` is switched back on afterwards.
+    /// open it is rolled back and the caller gets `StorageError::TransactionLeftOpen`
+    /// (if `f` itself succeeded); `foreign_keys` is switched back on afterwards.
     pub async fn run_exclusive<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
