@@ -25,6 +25,21 @@ pub(crate) fn prepare_sqlite() {
     crate::wal_writes::install();
 }
 
+/// `path` as SQLite must be given it to read it as a file name. The bundled SQLite is
+/// built with `SQLITE_USE_URI`, so it parses any name starting with `file:` as a URI
+/// whether or not the open asks for it (`SQLITE_OPEN_URI` only matters where URIs are
+/// off): a data directory configured as `file:x` would otherwise open a different file
+/// than the one created and permission-checked here, with whatever options its query
+/// string names. Only a relative path can start with `file:`; `./` in front keeps it
+/// the same file and makes it no URI.
+pub(crate) fn plain_path(path: &Path) -> std::borrow::Cow<'_, Path> {
+    if path.as_os_str().as_encoded_bytes().starts_with(b"file:") {
+        std::borrow::Cow::Owned(Path::new(".").join(path))
+    } else {
+        std::borrow::Cow::Borrowed(path)
+    }
+}
+
 /// The write connection: creates the file (and its directory) if needed and switches
 /// the database to WAL, which is persistent, so readers opened later inherit it. The
 /// file is created 0600 before SQLite opens it (an empty file is a new database), which
@@ -38,11 +53,10 @@ pub(crate) fn open_writer(config: &StorageConfig) -> Result<Connection, StorageE
     }
     crate::private_files::private_file(&config.path)?;
     crate::private_files::narrow_database_files(&config.path)?;
-    // No SQLITE_OPEN_URI: a configured path is a path, never a `file:` URI with options.
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(&config.path, flags)?;
+    let conn = Connection::open_with_flags(plain_path(&config.path), flags)?;
     // busy_timeout first, so that even switching to WAL waits for another process.
     conn.busy_timeout(config.busy_timeout)?;
     let mode: String =
@@ -74,7 +88,7 @@ pub(crate) fn open_existing(
 ) -> Result<Connection, StorageError> {
     prepare_sqlite();
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)?;
+    let conn = Connection::open_with_flags(plain_path(path), flags)?;
     conn.busy_timeout(busy_timeout)?;
     Ok(conn)
 }
@@ -191,6 +205,20 @@ mod tests {
             .unwrap_err()
             .into();
         assert!(matches!(err, StorageError::ReadOnly), "{err:?}");
+    }
+
+    #[test]
+    fn a_path_starting_with_file_colon_is_a_file_name_not_a_uri() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = StorageConfig::new(dir.path().join("hearth.db"));
+        drop(open_writer(&config).unwrap());
+        // As a URI this names the database above; as a path, `./file:/…`, which
+        // does not exist (and open_existing never creates).
+        let relative = std::path::PathBuf::from(format!("file:{}", config.path.display()));
+        let opened = open_existing(&relative, Duration::from_millis(10));
+        assert!(opened.is_err(), "a `file:` path was opened as a URI");
+        assert!(!Path::new("file:").exists());
+        assert_eq!(plain_path(&config.path), config.path.as_path());
     }
 
     #[test]

@@ -176,12 +176,11 @@ impl Readers {
                 observer.read_waited(queued.elapsed());
             }
             let _span = span.entered();
-            let mut result =
-                catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|payload| {
-                    let message = panic_message(payload.as_ref());
-                    tracing::error!(panic = %message, "read job panicked");
-                    Err(E::from(StorageError::Panicked(message)))
-                });
+            let mut result = catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|payload| {
+                let message = panic_message(payload.as_ref());
+                tracing::error!(panic = %message, "read job panicked");
+                Err(E::from(StorageError::Panicked(message)))
+            });
             if end_dangling_transaction(conn) && result.is_ok() {
                 result = Err(E::from(StorageError::TransactionLeftOpen));
             }

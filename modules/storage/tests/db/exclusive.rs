@@ -48,7 +48,10 @@ async fn exclusive_jobs_run_outside_transactions_and_restore_foreign_keys() {
         })
         .await;
     let err = left_open.expect_err("a rolled-back job must not be reported as committed");
-    assert!(err.to_string().contains("left its transaction open"), "{err}");
+    assert!(
+        err.to_string().contains("left its transaction open"),
+        "{err}"
+    );
     let n: i64 = db
         .read(|c| {
             c.query_row("SELECT count(*) FROM p", [], |r| r.get(0))

@@ -150,10 +150,7 @@ async fn a_read_that_leaves_a_transaction_open_is_rolled_back_and_reported() {
         })
         .await;
     let err = dangling.expect_err("a job that left BEGIN open must not pass as fine");
-    assert!(
-        matches!(err, StorageError::TransactionLeftOpen),
-        "{err:?}"
-    );
+    assert!(matches!(err, StorageError::TransactionLeftOpen), "{err:?}");
     // The one connection is back in autocommit: it sees the next write.
     write_item(&db, "after").await.unwrap();
     assert_eq!(count(&db).await, 2);
