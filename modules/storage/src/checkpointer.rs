@@ -310,11 +310,12 @@ mod tests {
     #[test]
     fn database_file_syncs_through_sqlites_own_handle() {
         let dir = tempfile::tempdir().unwrap();
+        crate::connection::prepare_sqlite();
         let conn = Connection::open(dir.path().join("sync.db")).unwrap();
         conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
             .unwrap();
         sync_database_file(&conn).unwrap();
         // No file behind it: nothing to sync, and no error.
-        sync_database_file(&Connection::open_in_memory().unwrap()).unwrap();
+        sync_database_file(&crate::connection::test_memory_db()).unwrap();
     }
 }

@@ -17,12 +17,31 @@ const STATEMENT_CACHE: usize = 128;
 /// leaves a large file on disk until the next TRUNCATE checkpoint.
 const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
-/// Process-wide SQLite set-up, before the first connection: the page cache wrapper
-/// (`page_cache`) must precede SQLite's initialisation; the WAL-writing VFS
-/// (`wal_writes`) becomes the default for every connection after it.
-pub(crate) fn prepare_sqlite() {
-    crate::page_cache::install();
-    crate::wal_writes::install();
+/// Process-wide SQLite set-up, once, before any connection: the page cache wrapper
+/// (`page_cache`, an `sqlite3_config` call) first, then SQLite's own initialisation,
+/// then the WAL-writing VFS (`wal_writes`), the default for every connection after it.
+///
+/// `sqlite3_config` is not thread-safe: it must not run while another thread is inside
+/// SQLite (initialising it, say, by opening a connection). So it runs only here, in one
+/// `Once` that every open of Hearth's goes through, and the `Once` ends with SQLite
+/// initialised, after which SQLite refuses any further configuration instead of
+/// racing it. A thread arriving meanwhile waits for the `Once`. Code that opens SQLite
+/// connections of its own in the same process (tests, tools) calls this first.
+pub fn prepare_sqlite() {
+    static PREPARED: std::sync::Once = std::sync::Once::new();
+    PREPARED.call_once(|| {
+        crate::page_cache::install();
+        // SAFETY: no arguments; SQLite initialises itself once and is thread-safe
+        // from here on (it was built with THREADSAFE=1).
+        let rc = unsafe { rusqlite::ffi::sqlite3_initialize() };
+        if rc != rusqlite::ffi::SQLITE_OK {
+            tracing::error!(
+                rc,
+                "SQLite failed to initialise; opening the database will fail"
+            );
+        }
+        crate::wal_writes::install();
+    });
 }
 
 /// `path` as SQLite must be given it to read it as a file name. The bundled SQLite is
@@ -115,6 +134,14 @@ fn apply_common(conn: &Connection, config: &StorageConfig) -> Result<(), Storage
     Ok(())
 }
 
+/// An in-memory connection for unit tests, opened after the process-wide set-up like
+/// every other (see `prepare_sqlite`).
+#[cfg(test)]
+pub(crate) fn test_memory_db() -> Connection {
+    prepare_sqlite();
+    Connection::open_in_memory().expect("an in-memory database opens")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,7 +178,7 @@ mod tests {
     /// (memory statistics), takes a global mutex.
     #[test]
     fn sqlite_is_built_without_the_shared_page_cache_mutex() {
-        let conn = Connection::open_in_memory().unwrap();
+        let conn = crate::connection::test_memory_db();
         let mut stmt = conn.prepare("PRAGMA compile_options").unwrap();
         let options: Vec<String> = stmt
             .query_map([], |r| r.get(0))

@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn unique_violation_is_classified_as_constraint_unique() {
-        let conn = Connection::open_in_memory().unwrap();
+        let conn = crate::connection::test_memory_db();
         conn.execute_batch("CREATE TABLE t(email TEXT UNIQUE); INSERT INTO t VALUES ('a');")
             .unwrap();
         let err: StorageError = conn
@@ -213,7 +213,7 @@ mod tests {
 
     #[test]
     fn not_null_foreign_key_and_check_violations_name_their_kind() {
-        let conn = Connection::open_in_memory().unwrap();
+        let conn = crate::connection::test_memory_db();
         conn.execute_batch(
             "PRAGMA foreign_keys = ON;
              CREATE TABLE p(id INTEGER PRIMARY KEY);

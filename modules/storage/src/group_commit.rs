@@ -337,7 +337,7 @@ mod tests {
 
     #[test]
     fn failed_commit_reports_the_commit_error_to_every_job_and_rolls_back() {
-        let conn = Connection::open_in_memory().unwrap();
+        let conn = crate::connection::test_memory_db();
         // A deferred foreign key inserted behind the savepoint check makes COMMIT fail.
         conn.execute_batch(
             "PRAGMA foreign_keys = ON;

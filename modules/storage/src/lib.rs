@@ -29,6 +29,7 @@ mod writer;
 
 pub use backup::{backup_file, verify_database};
 pub use config::{ParseSynchronousError, StorageConfig, Synchronous};
+pub use connection::prepare_sqlite;
 pub use db::{migrate_file, Db};
 pub use error::{ConstraintKind, StorageError};
 pub use migrations::Migration;

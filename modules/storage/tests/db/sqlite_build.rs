@@ -7,6 +7,7 @@ use hearth_storage::rusqlite::Connection;
 use hearth_storage::{Db, StorageError};
 
 fn compile_options() -> Vec<String> {
+    hearth_storage::prepare_sqlite();
     let conn = Connection::open_in_memory().unwrap();
     let mut stmt = conn.prepare("PRAGMA compile_options").unwrap();
     stmt.query_map([], |r| r.get(0))
