@@ -49,6 +49,9 @@ pub enum StorageError {
     /// wrote (or read in that transaction) counts, whatever the job returned.
     #[error("a database job left its transaction open, so it was rolled back and nothing it wrote was kept; this is a bug in Hearth, report it with the log around this line")]
     TransactionLeftOpen,
+    /// An fsync failed earlier (see `fail_stop`): writes stay refused until a restart.
+    #[error("writes are refused since an fsync of the database failed ({0}): the disk may have dropped data, so nothing more is acknowledged; check the disk and the system log, then restart the server")]
+    FailStopped(String),
     #[error("the database file is corrupt ({0}); stop the server and restore the latest backup")]
     Corrupt(String),
     #[error("migration {version} ({name}) was changed after it was applied to this database; restore its original SQL and put the change in a new migration")]
@@ -170,6 +173,13 @@ impl From<StorageError> for Problem {
             StorageError::ReadOnly => {
                 tracing::error!(error = %err, "database is not writable");
                 Problem::new(ProblemCode::Unavailable).with_retry_after(1)
+            }
+            StorageError::FailStopped(_) => {
+                tracing::error!(error = %err, "write refused after a failed fsync");
+                // No Retry-After: only a restart ends this.
+                Problem::new(ProblemCode::Unavailable).with_detail(
+                    "writes are refused since a disk sync failed; the operator must check the disk and restart the server",
+                )
             }
             StorageError::Full => {
                 tracing::error!(error = %err, "disk full");

@@ -16,6 +16,7 @@ mod config;
 mod connection;
 mod db;
 mod error;
+mod fail_stop;
 mod group_commit;
 mod migrations;
 mod observer;
