@@ -18,6 +18,13 @@ pub fn healthz() -> Json<Value> {
 pub async fn readyz(db: Data<&Db>) -> Result<Json<Value>, Problem> {
     match tokio::time::timeout(Duration::from_secs(2), db.check_writable()).await {
         Ok(Ok(())) => Ok(Json(json!({"status": "ready"}))),
+        Ok(Err(e @ storage::StorageError::FailStopped(_))) => {
+            tracing::error!(error = %e, "not ready: writes stopped after a failed fsync");
+            // No Retry-After: this instance stays unready until it is restarted.
+            Err(Problem::new(ProblemCode::Unavailable).with_detail(
+                "writes are refused since a disk sync failed; check the disk, then restart the server",
+            ))
+        }
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check failed");
             Err(Problem::new(ProblemCode::Unavailable)

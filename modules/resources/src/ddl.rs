@@ -1,9 +1,11 @@
 //! SQL that creates a collection's table and indexes from its definition. Identifiers
 //! come only from validated names; constraint literals only from validated options.
 
+use crate::error::ResourceError;
 use crate::fields::FieldType;
 use crate::rules::Grant;
 use crate::schema::{quote, table_name, CollectionDef, FieldDef};
+use rusqlite::Connection;
 
 /// `CREATE TABLE` for `def` under the table name `table` (the real name, or a temporary
 /// one while a migration rebuilds it).
@@ -86,11 +88,50 @@ pub fn create_indexes(def: &CollectionDef) -> Vec<String> {
     index_set(def).into_iter().map(|(_, sql)| sql).collect()
 }
 
+/// Runs a statement that changes the schema. SQLite refusing a name as taken or
+/// missing means the names Hearth derives and what the file holds disagree (a
+/// collection created before `__` was reserved can own a name derived for another):
+/// a conflict the admin can resolve, reported with SQLite's words, never corruption.
+pub fn exec_schema(conn: &Connection, sql: &str) -> Result<(), ResourceError> {
+    conn.execute_batch(sql).map_err(schema_error)
+}
+
+/// `exec_schema`'s classification, for callers that inspect the error first.
+pub fn schema_error(err: rusqlite::Error) -> ResourceError {
+    if let rusqlite::Error::SqliteFailure(code, Some(message)) = &err {
+        let name_clash = message.contains("already exists")
+            || message.starts_with("there is already")
+            || message.starts_with("no such");
+        if code.code == rusqlite::ErrorCode::Unknown && name_clash {
+            return ResourceError::SchemaConflict(format!(
+                "the database refused a name this change needs ({message}): another table or \
+                 index has it, such as one of a collection whose name contains `__` (allowed \
+                 before Hearth reserved it); delete or recreate that collection, then retry"
+            ));
+        }
+    }
+    ResourceError::from(err)
+}
+
+/// `wanted`, or the first of `wanted_2`, `wanted_3`… that no table or index of the
+/// file has: a rebuild's temporary table must not need a name something else owns.
+pub fn free_name(conn: &Connection, wanted: &str) -> Result<String, ResourceError> {
+    let mut taken =
+        conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = ?1)")?;
+    let mut candidate = wanted.to_string();
+    for n in 2.. {
+        if !taken.query_row([&candidate], |r| r.get::<_, bool>(0))? {
+            break;
+        }
+        candidate = format!("{wanted}_{n}");
+    }
+    Ok(candidate)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::schema::CollectionSpec;
-    use rusqlite::Connection;
 
     #[test]
     fn ddl_runs_and_enforces_constraints() {

@@ -24,7 +24,9 @@ pub fn backup_file(db_path: &Path, out: &Path) -> Result<(), StorageError> {
             format!("database file {} does not exist", db_path.display()),
         )));
     }
-    let target = out.to_str().ok_or_else(|| {
+    // VACUUM INTO reads its target as a URI too when it starts with `file:`.
+    let plain_out = crate::connection::plain_path(out);
+    let target = plain_out.to_str().ok_or_else(|| {
         StorageError::Io(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             format!("backup path {} is not valid UTF-8", out.display()),
@@ -67,7 +69,10 @@ pub fn verify_database(path: &Path) -> Result<(), StorageError> {
         )));
     }
     verify(path)?;
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let conn = Connection::open_with_flags(
+        crate::connection::plain_path(path),
+        OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?;
     let hearth: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = '_hearth_migrations')",
         [],
@@ -87,7 +92,7 @@ pub fn verify_database(path: &Path) -> Result<(), StorageError> {
 fn verify(copy: &Path) -> Result<(), StorageError> {
     crate::connection::prepare_sqlite();
     let conn = Connection::open_with_flags(
-        copy,
+        crate::connection::plain_path(copy),
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     let mut stmt = conn.prepare("PRAGMA integrity_check")?;

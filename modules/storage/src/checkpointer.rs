@@ -270,10 +270,17 @@ fn run(conn: Connection, shared: &Shared, stats: &Stats) {
             }
             state.wanted = false;
         }
+        if stats.fail_stop.reason().is_some() {
+            // After a failed sync the WAL must stay as it is (see `fail_stop`).
+            continue;
+        }
         let outcome = stats.time_checkpoint(false, || {
             checkpoint_passive(&conn).and_then(|_| sync_database_file(&conn))
         });
         if let Err(err) = outcome {
+            if stats.fail_stop.check(&err, "background checkpoint") {
+                continue;
+            }
             // A full disk, typically; the writer's own checkpoint and the next request
             // try again, and every commit is safe in the WAL meanwhile.
             tracing::warn!(error = %StorageError::from(err), "background checkpoint failed");
@@ -281,6 +288,65 @@ fn run(conn: Connection, shared: &Shared, stats: &Stats) {
     }
     if let Err((_, err)) = conn.close() {
         tracing::warn!(error = %err, "closing the checkpoint connection failed");
+    }
+}
+
+/// The WAL is large: copy what the background checkpoints have not yet, so that the
+/// next transaction can start the WAL over (see `checkpointer`).
+pub(crate) fn checkpoint_inline(conn: &Connection, stats: &Stats) {
+    if stats.fail_stop.reason().is_some() {
+        return;
+    }
+    if let Err(err) = stats.time_checkpoint(true, || checkpoint_passive(conn)) {
+        if stats.fail_stop.check(&err, "checkpoint") {
+            return;
+        }
+        tracing::warn!(error = %StorageError::from(err), "checkpoint failed; the WAL keeps growing until one succeeds");
+    }
+}
+
+/// How long the final checkpoint waits for another process's reader (Litestream holds
+/// one open while it copies the WAL) before leaving the WAL for the next start.
+const FINAL_CHECKPOINT_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Empties the -wal file into the database file at shutdown. Only tidying: every commit
+/// is already durable in the WAL, which the next start reads. So a checkpoint that
+/// cannot finish (a reader in another process, a full disk) is reported, and shutdown
+/// still succeeds. Skipped after a failed sync (see `fail_stop`): the WAL is then the
+/// copy to trust, and emptying it would need the database file's sync to be believed.
+pub(crate) fn final_checkpoint(conn: &Connection, stats: &Stats) {
+    if let Some(reason) = stats.fail_stop.reason() {
+        tracing::warn!(
+            reason,
+            "no final checkpoint after a failed sync; the -wal file stays for the next start"
+        );
+        return;
+    }
+    if let Err(err) = conn.busy_timeout(FINAL_CHECKPOINT_WAIT) {
+        tracing::debug!(error = %err, "could not shorten the busy timeout");
+    }
+    let outcome = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    });
+    match outcome {
+        Ok((0, _, _)) => {}
+        Ok((_, wal_frames, checkpointed)) => tracing::warn!(
+            wal_frames,
+            checkpointed,
+            "final checkpoint could not finish (another process is reading); the -wal file \
+             stays until the next start, nothing is lost"
+        ),
+        Err(err) => {
+            stats.fail_stop.check(&err, "final checkpoint");
+            tracing::warn!(
+                error = %StorageError::from(err),
+                "final checkpoint failed; the -wal file stays until the next start, nothing is lost"
+            )
+        }
     }
 }
 
@@ -310,11 +376,12 @@ mod tests {
     #[test]
     fn database_file_syncs_through_sqlites_own_handle() {
         let dir = tempfile::tempdir().unwrap();
+        crate::connection::prepare_sqlite();
         let conn = Connection::open(dir.path().join("sync.db")).unwrap();
         conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
             .unwrap();
         sync_database_file(&conn).unwrap();
         // No file behind it: nothing to sync, and no error.
-        sync_database_file(&Connection::open_in_memory().unwrap()).unwrap();
+        sync_database_file(&crate::connection::test_memory_db()).unwrap();
     }
 }

@@ -17,12 +17,46 @@ const STATEMENT_CACHE: usize = 128;
 /// leaves a large file on disk until the next TRUNCATE checkpoint.
 const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
-/// Process-wide SQLite set-up, before the first connection: the page cache wrapper
-/// (`page_cache`) must precede SQLite's initialisation; the WAL-writing VFS
-/// (`wal_writes`) becomes the default for every connection after it.
-pub(crate) fn prepare_sqlite() {
-    crate::page_cache::install();
-    crate::wal_writes::install();
+/// Process-wide SQLite set-up, once, before any connection: the page cache wrapper
+/// (`page_cache`, an `sqlite3_config` call) first, then SQLite's own initialisation,
+/// then the WAL-writing VFS (`wal_writes`), the default for every connection after it.
+///
+/// `sqlite3_config` is not thread-safe: it must not run while another thread is inside
+/// SQLite (initialising it, say, by opening a connection). So it runs only here, in one
+/// `Once` that every open of Hearth's goes through, and the `Once` ends with SQLite
+/// initialised, after which SQLite refuses any further configuration instead of
+/// racing it. A thread arriving meanwhile waits for the `Once`. Code that opens SQLite
+/// connections of its own in the same process (tests, tools) calls this first.
+pub fn prepare_sqlite() {
+    static PREPARED: std::sync::Once = std::sync::Once::new();
+    PREPARED.call_once(|| {
+        crate::page_cache::install();
+        // SAFETY: no arguments; SQLite initialises itself once and is thread-safe
+        // from here on (it was built with THREADSAFE=1).
+        let rc = unsafe { rusqlite::ffi::sqlite3_initialize() };
+        if rc != rusqlite::ffi::SQLITE_OK {
+            tracing::error!(
+                rc,
+                "SQLite failed to initialise; opening the database will fail"
+            );
+        }
+        crate::wal_writes::install();
+    });
+}
+
+/// `path` as SQLite must be given it to read it as a file name. The bundled SQLite is
+/// built with `SQLITE_USE_URI`, so it parses any name starting with `file:` as a URI
+/// whether or not the open asks for it (`SQLITE_OPEN_URI` only matters where URIs are
+/// off): a data directory configured as `file:x` would otherwise open a different file
+/// than the one created and permission-checked here, with whatever options its query
+/// string names. Only a relative path can start with `file:`; `./` in front keeps it
+/// the same file and makes it no URI.
+pub(crate) fn plain_path(path: &Path) -> std::borrow::Cow<'_, Path> {
+    if path.as_os_str().as_encoded_bytes().starts_with(b"file:") {
+        std::borrow::Cow::Owned(Path::new(".").join(path))
+    } else {
+        std::borrow::Cow::Borrowed(path)
+    }
 }
 
 /// The write connection: creates the file (and its directory) if needed and switches
@@ -38,11 +72,10 @@ pub(crate) fn open_writer(config: &StorageConfig) -> Result<Connection, StorageE
     }
     crate::private_files::private_file(&config.path)?;
     crate::private_files::narrow_database_files(&config.path)?;
-    // No SQLITE_OPEN_URI: a configured path is a path, never a `file:` URI with options.
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(&config.path, flags)?;
+    let conn = Connection::open_with_flags(plain_path(&config.path), flags)?;
     // busy_timeout first, so that even switching to WAL waits for another process.
     conn.busy_timeout(config.busy_timeout)?;
     let mode: String =
@@ -74,7 +107,7 @@ pub(crate) fn open_existing(
 ) -> Result<Connection, StorageError> {
     prepare_sqlite();
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)?;
+    let conn = Connection::open_with_flags(plain_path(path), flags)?;
     conn.busy_timeout(busy_timeout)?;
     Ok(conn)
 }
@@ -99,6 +132,14 @@ fn apply_common(conn: &Connection, config: &StorageConfig) -> Result<(), Storage
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(())
+}
+
+/// An in-memory connection for unit tests, opened after the process-wide set-up like
+/// every other (see `prepare_sqlite`).
+#[cfg(test)]
+pub(crate) fn test_memory_db() -> Connection {
+    prepare_sqlite();
+    Connection::open_in_memory().expect("an in-memory database opens")
 }
 
 #[cfg(test)]
@@ -137,7 +178,7 @@ mod tests {
     /// (memory statistics), takes a global mutex.
     #[test]
     fn sqlite_is_built_without_the_shared_page_cache_mutex() {
-        let conn = Connection::open_in_memory().unwrap();
+        let conn = crate::connection::test_memory_db();
         let mut stmt = conn.prepare("PRAGMA compile_options").unwrap();
         let options: Vec<String> = stmt
             .query_map([], |r| r.get(0))
@@ -191,6 +232,20 @@ mod tests {
             .unwrap_err()
             .into();
         assert!(matches!(err, StorageError::ReadOnly), "{err:?}");
+    }
+
+    #[test]
+    fn a_path_starting_with_file_colon_is_a_file_name_not_a_uri() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = StorageConfig::new(dir.path().join("hearth.db"));
+        drop(open_writer(&config).unwrap());
+        // As a URI this names the database above; as a path, `./file:/…`, which
+        // does not exist (and open_existing never creates).
+        let relative = std::path::PathBuf::from(format!("file:{}", config.path.display()));
+        let opened = open_existing(&relative, Duration::from_millis(10));
+        assert!(opened.is_err(), "a `file:` path was opened as a URI");
+        assert!(!Path::new("file:").exists());
+        assert_eq!(plain_path(&config.path), config.path.as_path());
     }
 
     #[test]

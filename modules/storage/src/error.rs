@@ -45,6 +45,13 @@ pub enum StorageError {
     RolledBack,
     #[error("a database job panicked ({0}); this is a bug in Hearth, report it with the log around this line")]
     Panicked(String),
+    /// A job left a transaction of its own open: it was rolled back, so nothing the job
+    /// wrote (or read in that transaction) counts, whatever the job returned.
+    #[error("a database job left its transaction open, so it was rolled back and nothing it wrote was kept; this is a bug in Hearth, report it with the log around this line")]
+    TransactionLeftOpen,
+    /// An fsync failed earlier (see `fail_stop`): writes stay refused until a restart.
+    #[error("writes are refused since an fsync of the database failed ({0}): the disk may have dropped data, so nothing more is acknowledged; check the disk and the system log, then restart the server")]
+    FailStopped(String),
     #[error("the database file is corrupt ({0}); stop the server and restore the latest backup")]
     Corrupt(String),
     #[error("migration {version} ({name}) was changed after it was applied to this database; restore its original SQL and put the change in a new migration")]
@@ -167,6 +174,13 @@ impl From<StorageError> for Problem {
                 tracing::error!(error = %err, "database is not writable");
                 Problem::new(ProblemCode::Unavailable).with_retry_after(1)
             }
+            StorageError::FailStopped(_) => {
+                tracing::error!(error = %err, "write refused after a failed fsync");
+                // No Retry-After: only a restart ends this.
+                Problem::new(ProblemCode::Unavailable).with_detail(
+                    "writes are refused since a disk sync failed; the operator must check the disk and restart the server",
+                )
+            }
             StorageError::Full => {
                 tracing::error!(error = %err, "disk full");
                 Problem::new(ProblemCode::InsufficientStorage)
@@ -182,7 +196,6 @@ impl From<StorageError> for Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rusqlite::Connection;
 
     fn failure(code: std::os::raw::c_int) -> rusqlite::Error {
         rusqlite::Error::SqliteFailure(ffi::Error::new(code), None)
@@ -190,7 +203,7 @@ mod tests {
 
     #[test]
     fn unique_violation_is_classified_as_constraint_unique() {
-        let conn = Connection::open_in_memory().unwrap();
+        let conn = crate::connection::test_memory_db();
         conn.execute_batch("CREATE TABLE t(email TEXT UNIQUE); INSERT INTO t VALUES ('a');")
             .unwrap();
         let err: StorageError = conn
@@ -209,7 +222,7 @@ mod tests {
 
     #[test]
     fn not_null_foreign_key_and_check_violations_name_their_kind() {
-        let conn = Connection::open_in_memory().unwrap();
+        let conn = crate::connection::test_memory_db();
         conn.execute_batch(
             "PRAGMA foreign_keys = ON;
              CREATE TABLE p(id INTEGER PRIMARY KEY);

@@ -6,6 +6,7 @@
 
 use crate::checkpointer::{self, After, Checkpointer, Trigger, WalPolicy};
 use crate::error::{ConstraintKind, StorageError};
+use crate::fail_stop::FailStop;
 use crate::writer::{Completion, Job, Kind, Stats};
 use rusqlite::{ffi, Connection};
 use tokio::sync::mpsc;
@@ -58,56 +59,14 @@ pub(crate) fn run(
             match trigger.after_commit(frames) {
                 After::Nothing => {}
                 After::RequestBackground => background.request(),
-                After::CheckpointInline => checkpoint_inline(&conn, stats),
+                After::CheckpointInline => checkpointer::checkpoint_inline(&conn, stats),
             }
         }
     }
     // The final checkpoint must not find the background one holding the lock.
     background.stop();
-    final_checkpoint(&conn);
+    checkpointer::final_checkpoint(&conn, stats);
     conn.close().map_err(|(_, err)| err.into())
-}
-
-/// The WAL is large: copy what the background checkpoints have not yet, so that the
-/// next transaction can start the WAL over (see `checkpointer`).
-fn checkpoint_inline(conn: &Connection, stats: &Stats) {
-    if let Err(err) = stats.time_checkpoint(true, || checkpointer::checkpoint_passive(conn)) {
-        tracing::warn!(error = %StorageError::from(err), "checkpoint failed; the WAL keeps growing until one succeeds");
-    }
-}
-
-/// How long the final checkpoint waits for another process's reader (Litestream holds
-/// one open while it copies the WAL) before leaving the WAL for the next start.
-const FINAL_CHECKPOINT_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
-
-/// Empties the -wal file into the database file at shutdown. Only tidying: every commit
-/// is already durable in the WAL, which the next start reads. So a checkpoint that
-/// cannot finish (a reader in another process, a full disk) is reported, and shutdown
-/// still succeeds.
-fn final_checkpoint(conn: &Connection) {
-    if let Err(err) = conn.busy_timeout(FINAL_CHECKPOINT_WAIT) {
-        tracing::debug!(error = %err, "could not shorten the busy timeout");
-    }
-    let outcome = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, i64>(2)?,
-        ))
-    });
-    match outcome {
-        Ok((0, _, _)) => {}
-        Ok((_, wal_frames, checkpointed)) => tracing::warn!(
-            wal_frames,
-            checkpointed,
-            "final checkpoint could not finish (another process is reading); the -wal file \
-             stays until the next start, nothing is lost"
-        ),
-        Err(err) => tracing::warn!(
-            error = %StorageError::from(err),
-            "final checkpoint failed; the -wal file stays until the next start, nothing is lost"
-        ),
-    }
 }
 
 fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>, stats: &Stats) {
@@ -120,6 +79,13 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>, stats: &Stats) {
     }
     let _span = span.entered();
     let mut jobs = batch.drain(..);
+    if stats.fail_stop.reason().is_some() {
+        for job in jobs.by_ref() {
+            stats.job_started();
+            job.fail(stats.fail_stop.refusal().expect("set for good"));
+        }
+        return;
+    }
     // Normally one pass. Another only if SQLite rolled back the transaction on its own
     // mid-batch: the rest of the batch then gets a fresh transaction.
     while jobs.len() > 0 {
@@ -177,25 +143,32 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>, stats: &Stats) {
             }
             continue;
         }
-        commit(conn, done);
+        commit(conn, done, &stats.fail_stop);
     }
 }
 
 /// Runs a job alone with the connection in autocommit mode, then restores the
-/// invariants the batches rely on.
+/// invariants the batches rely on. A transaction the job left open is rolled back, and
+/// the job is told it failed: its caller must not believe its writes were kept.
 fn run_exclusive(conn: &Connection, job: Box<dyn Job>, stats: &Stats) {
     stats.job_started();
+    if let Some(refusal) = stats.fail_stop.refusal() {
+        job.fail(refusal);
+        return;
+    }
     let completion = job.run(conn);
+    let mut outcome = None;
     if !conn.is_autocommit() {
         tracing::error!("an exclusive write job left a transaction open; rolling it back");
         if let Err(err) = exec(conn, "ROLLBACK") {
             tracing::error!(error = %err, "rollback after an exclusive job failed");
         }
+        outcome = Some(StorageError::TransactionLeftOpen);
     }
     if let Err(err) = exec(conn, "PRAGMA foreign_keys = ON") {
         tracing::error!(error = %err, "could not switch foreign keys back on");
     }
-    completion.deliver(None);
+    completion.deliver(outcome);
 }
 
 /// What became of one job of a batch.
@@ -291,9 +264,25 @@ fn has_unresolved_foreign_keys(conn: &Connection) -> bool {
 }
 
 /// Results reach callers only now, so nobody is told "written" before it is durable
-/// (as durable as `synchronous` makes it).
-fn commit(conn: &Connection, done: Vec<Completion>) {
-    match exec(conn, "COMMIT") {
+/// (as durable as `synchronous` makes it). A failed sync, here or meanwhile in a
+/// checkpoint, stops writes for good (`fail_stop`): none of these is acknowledged.
+fn commit(conn: &Connection, done: Vec<Completion>, fail_stop: &FailStop) {
+    let committed = exec(conn, "COMMIT");
+    if let Err(err) = &committed {
+        fail_stop.check(err, "commit");
+    }
+    if fail_stop.reason().is_some() {
+        if !conn.is_autocommit() {
+            if let Err(rollback) = exec(conn, "ROLLBACK") {
+                tracing::error!(error = %rollback, "rollback after a failed sync failed");
+            }
+        }
+        for completion in done {
+            completion.deliver(fail_stop.refusal());
+        }
+        return;
+    }
+    match committed {
         Ok(()) => done.into_iter().for_each(|c| c.deliver(None)),
         Err(err) => {
             tracing::error!(error = %err, jobs = done.len(), "group commit failed; rolling the batch back");
@@ -334,7 +323,7 @@ mod tests {
 
     #[test]
     fn failed_commit_reports_the_commit_error_to_every_job_and_rolls_back() {
-        let conn = Connection::open_in_memory().unwrap();
+        let conn = crate::connection::test_memory_db();
         // A deferred foreign key inserted behind the savepoint check makes COMMIT fail.
         conn.execute_batch(
             "PRAGMA foreign_keys = ON;
@@ -351,7 +340,7 @@ mod tests {
                 Completion::new(ok, move |err| tx.send(err).unwrap())
             })
             .into();
-        commit(&conn, done);
+        commit(&conn, done, &FailStop::default());
         drop(tx);
         let errors: Vec<_> = rx.iter().collect();
         assert_eq!(errors.len(), 3);

@@ -16,6 +16,7 @@ mod config;
 mod connection;
 mod db;
 mod error;
+mod fail_stop;
 mod group_commit;
 mod migrations;
 mod observer;
@@ -29,6 +30,7 @@ mod writer;
 
 pub use backup::{backup_file, verify_database};
 pub use config::{ParseSynchronousError, StorageConfig, Synchronous};
+pub use connection::prepare_sqlite;
 pub use db::{migrate_file, Db};
 pub use error::{ConstraintKind, StorageError};
 pub use migrations::Migration;

@@ -168,7 +168,7 @@ mod tests {
 
     #[test]
     fn bootstrap_creates_storage_tables_even_without_app_migrations() {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut conn = crate::connection::test_memory_db();
         assert_eq!(apply(&mut conn, &[]).unwrap(), Vec::<u32>::new());
         assert_eq!(recorded(&conn), 0);
         conn.execute("INSERT INTO _hearth_health VALUES (1, 'now')", [])
@@ -181,7 +181,7 @@ mod tests {
 
     #[test]
     fn versions_not_strictly_increasing_are_refused_before_touching_the_database() {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut conn = crate::connection::test_memory_db();
         let list = [
             Migration {
                 version: 2,

@@ -79,7 +79,7 @@ mod tests {
 
     #[test]
     fn a_query_past_its_budget_is_stopped_and_the_next_job_runs_normally() {
-        let conn = Connection::open_in_memory().unwrap();
+        let conn = crate::connection::test_memory_db();
         let budget = QueryBudget::install(&conn, Duration::from_millis(50));
         budget.start();
         let started = Instant::now();
@@ -101,7 +101,7 @@ mod tests {
 
     #[test]
     fn without_a_started_budget_nothing_is_stopped() {
-        let conn = Connection::open_in_memory().unwrap();
+        let conn = crate::connection::test_memory_db();
         let budget = QueryBudget::install(&conn, Duration::from_nanos(1));
         budget.stop();
         let n: i64 = conn

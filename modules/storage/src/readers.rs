@@ -101,6 +101,21 @@ fn reader_loop(conn: Connection, budget: QueryBudget, queue: &Queue) {
     }
 }
 
+/// Rolls back a transaction a read job left open (a `BEGIN` without its end, or a panic
+/// between them): the connection would otherwise stay on that snapshot, every later
+/// read on it missing newer writes, and the WAL could never start over behind it.
+/// Returns whether there was one.
+fn end_dangling_transaction(conn: &Connection) -> bool {
+    if conn.is_autocommit() {
+        return false;
+    }
+    tracing::error!("a read job left a transaction open; rolling it back");
+    if let Err(err) = conn.execute_batch("ROLLBACK") {
+        tracing::error!(error = %err, "rollback of a read job's transaction failed");
+    }
+    true
+}
+
 impl Readers {
     pub(crate) fn open(config: &StorageConfig) -> Result<Readers, StorageError> {
         let size = config.reader_count();
@@ -142,7 +157,8 @@ impl Readers {
     /// jobs queued before it. A panic in `f` becomes `StorageError::Panicked`; the thread
     /// and its connection carry on. Its statements share one time budget
     /// (`StorageConfig::query_timeout`), after which they fail with
-    /// `StorageError::QueryTimeout`.
+    /// `StorageError::QueryTimeout`. A transaction `f` leaves open is rolled back, and
+    /// `f`'s success becomes `StorageError::TransactionLeftOpen`.
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
@@ -160,11 +176,14 @@ impl Readers {
                 observer.read_waited(queued.elapsed());
             }
             let _span = span.entered();
-            let result = catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|payload| {
+            let mut result = catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|payload| {
                 let message = panic_message(payload.as_ref());
                 tracing::error!(panic = %message, "read job panicked");
                 Err(E::from(StorageError::Panicked(message)))
             });
+            if end_dangling_transaction(conn) && result.is_ok() {
+                result = Err(E::from(StorageError::TransactionLeftOpen));
+            }
             // The caller may have gone away (a dropped request); nothing to report then.
             let _ = done.send(result);
         });

@@ -131,6 +131,8 @@ pub(crate) struct Stats {
     largest_batch: AtomicU64,
     queue_depth: AtomicU64,
     pub(crate) observer: ObserverSlot,
+    /// Shared by the writer and checkpoint threads and every submitter.
+    pub(crate) fail_stop: crate::fail_stop::FailStop,
 }
 
 impl Stats {
@@ -262,7 +264,8 @@ impl Writer {
     /// Runs `f` alone on the writer thread, between batches and outside any transaction:
     /// `f` manages its own transaction. For work SQLite only allows outside one, such as
     /// switching `PRAGMA foreign_keys` off to rebuild a table. If `f` leaves a transaction
-    /// open it is rolled back, and `foreign_keys` is switched back on afterwards.
+    /// open it is rolled back and the caller gets `StorageError::TransactionLeftOpen`
+    /// (if `f` itself succeeded); `foreign_keys` is switched back on afterwards.
     pub async fn run_exclusive<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
@@ -278,6 +281,9 @@ impl Writer {
         T: Send + 'static,
         E: From<StorageError> + Send + 'static,
     {
+        if let Some(refusal) = self.stats.fail_stop.refusal() {
+            return Err(E::from(refusal));
+        }
         let sender = self
             .sender
             .read()
@@ -306,6 +312,11 @@ impl Writer {
 
     pub fn stats(&self) -> WriterStats {
         self.stats.snapshot()
+    }
+
+    /// Why writes are refused for good (a failed fsync, see `fail_stop`), if they are.
+    pub fn fail_stopped(&self) -> Option<String> {
+        self.stats.fail_stop.reason().map(str::to_string)
     }
 
     pub(crate) fn set_observer(

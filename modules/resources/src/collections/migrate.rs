@@ -203,8 +203,8 @@ pub fn rebuild(
     new: &CollectionDef,
     mapping: &Mapping,
 ) -> Result<u64, ResourceError> {
-    let temp = format!("{}__new", old.table);
-    conn.execute_batch(&ddl::create_table(new, &temp))?;
+    let temp = ddl::free_name(conn, &format!("{}__new", old.table))?;
+    ddl::exec_schema(conn, &ddl::create_table(new, &temp))?;
     let mut select = String::from("\"id\", \"created_at\", \"updated_at\", \"version\", \"owner\"");
     let mut feeds = Vec::new(); // (new field index, old type, column index in select)
     for (i, source) in mapping.sources.iter().enumerate() {
@@ -284,14 +284,17 @@ pub fn rebuild(
     if let Some(err) = violations.into_error() {
         return Err(err);
     }
-    conn.execute_batch(&format!("DROP TABLE {}", quote(&old.table)))?;
-    conn.execute_batch(&format!(
-        "ALTER TABLE {} RENAME TO {}",
-        quote(&temp),
-        quote(&old.table)
-    ))?;
+    ddl::exec_schema(conn, &format!("DROP TABLE {}", quote(&old.table)))?;
+    ddl::exec_schema(
+        conn,
+        &format!(
+            "ALTER TABLE {} RENAME TO {}",
+            quote(&temp),
+            quote(&old.table)
+        ),
+    )?;
     for sql in ddl::create_indexes(new) {
-        conn.execute_batch(&sql)?;
+        ddl::exec_schema(conn, &sql)?;
     }
     Ok(copied)
 }
@@ -311,7 +314,7 @@ pub fn reindex(
     let wanted = ddl::index_set(new);
     for (name, sql) in &existing {
         if !wanted.iter().any(|(n, s)| n == name && s == sql) {
-            conn.execute_batch(&format!("DROP INDEX {}", quote_index(name)))?;
+            ddl::exec_schema(conn, &format!("DROP INDEX {}", quote_index(name)))?;
         }
     }
     for (name, sql) in &wanted {
@@ -319,7 +322,9 @@ pub fn reindex(
             continue;
         }
         if let Err(e) = conn.execute_batch(sql) {
-            if storage::StorageError::from(e).is_unique_violation() {
+            let unique = matches!(&e, rusqlite::Error::SqliteFailure(f, _)
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE);
+            if unique {
                 let field = new
                     .fields
                     .iter()
@@ -329,9 +334,7 @@ pub fn reindex(
                     "field `{name}`: existing records have duplicate values, so it cannot be unique"
                 )));
             }
-            return Err(ResourceError::Storage(storage::StorageError::Corrupt(
-                "index creation failed".into(),
-            )));
+            return Err(ddl::schema_error(e));
         }
     }
     Ok(())

@@ -82,7 +82,15 @@ impl Resources {
                 "only applies when changing a collection",
             )]));
         }
-        let def = spec.to_def().map_err(ResourceError::Invalid)?;
+        let separator = crate::schema::new_collection_name_error(&spec.name);
+        let def = match (spec.to_def(), separator) {
+            (Ok(def), None) => def,
+            (Ok(_), Some(err)) => return Err(ResourceError::Invalid(vec![err])),
+            (Err(mut errs), err) => {
+                errs.extend(err);
+                return Err(ResourceError::Invalid(errs));
+            }
+        };
         self.check_targets(&def)?;
         let actor = admin.principal().user_id.clone();
         let me = self.clone();

@@ -72,9 +72,9 @@ pub fn create(
     if exists {
         return Err(ResourceError::CollectionExists(def.name.clone()));
     }
-    conn.execute_batch(&ddl::create_table(def, &def.table()))?;
+    ddl::exec_schema(conn, &ddl::create_table(def, &def.table()))?;
     for sql in ddl::create_indexes(def) {
-        conn.execute_batch(&sql)?;
+        ddl::exec_schema(conn, &sql)?;
     }
     conn.prepare_cached(
         "INSERT INTO collections (name, definition, schema_version, created_at, updated_at) VALUES (?1, ?2, 1, ?3, ?3)",

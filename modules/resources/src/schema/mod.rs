@@ -87,6 +87,25 @@ pub fn table_name(collection: &str) -> String {
     format!("rec_{collection}")
 }
 
+/// What separates a collection's table name from the names derived from it
+/// (`rec_posts__i_views`, `rec_posts__new`). Refused in new collection names, so that
+/// `rec_<name>` up to its first `__` always names the collection: no collection's
+/// table can take a name derived for another. Field names may contain it: they only
+/// appear after the separator, behind a prefix of their own (`i_`, `u_`).
+pub const DERIVED_NAME_SEPARATOR: &str = "__";
+
+/// The rule for the name of a collection being created (not for existing ones: a
+/// collection created before the rule keeps working under its name).
+pub fn new_collection_name_error(name: &str) -> Option<kernel::FieldError> {
+    name.contains(DERIVED_NAME_SEPARATOR).then(|| {
+        kernel::FieldError::new(
+            "name",
+            kernel::FieldCode::PatternMismatch,
+            "must not contain `__`: Hearth names a collection's indexes and migration tables `rec_<name>__…`",
+        )
+    })
+}
+
 /// A quoted SQL identifier. Only ever called with names that passed `is_valid_name`.
 pub fn quote(name: &str) -> String {
     debug_assert!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));

@@ -118,6 +118,8 @@ pub struct RulesSpec {
 #[oai(rename = "CollectionInput", deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct CollectionSpec {
+    /// `^[a-z][a-z0-9_]{0,62}$`, not a reserved name; a new collection's name must not
+    /// contain `__` (Hearth derives its index names as `rec_<name>__…`).
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,

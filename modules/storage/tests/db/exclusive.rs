@@ -38,14 +38,20 @@ async fn exclusive_jobs_run_outside_transactions_and_restore_foreign_keys() {
         .unwrap();
     assert_eq!(children, 1, "no cascade happened");
     assert_eq!(fk, 1, "foreign keys are back on for batched jobs");
-    // A job that leaves a transaction open is rolled back, and the writer carries on.
-    db.writer()
+    // A job that leaves a transaction open is rolled back and told so (not "done"),
+    // and the writer carries on.
+    let left_open = db
+        .writer()
         .run_exclusive(|c| {
             c.execute_batch("BEGIN; INSERT INTO p(id) VALUES (2);")
                 .map_err(StorageError::from)
         })
-        .await
-        .unwrap();
+        .await;
+    let err = left_open.expect_err("a rolled-back job must not be reported as committed");
+    assert!(
+        err.to_string().contains("left its transaction open"),
+        "{err}"
+    );
     let n: i64 = db
         .read(|c| {
             c.query_row("SELECT count(*) FROM p", [], |r| r.get(0))

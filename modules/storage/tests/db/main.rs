@@ -11,4 +11,5 @@ mod migrations;
 mod observer;
 mod one_statement;
 mod readers;
+mod sqlite_build;
 mod wal_writes;

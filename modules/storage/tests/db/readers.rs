@@ -127,3 +127,36 @@ async fn reads_after_close_are_refused_and_queued_ones_finish_first() {
     let err = db.read(|_| Ok::<_, StorageError>(())).await.unwrap_err();
     assert!(matches!(err, StorageError::Closed), "{err:?}");
 }
+
+/// A read job that leaves a `BEGIN` open would keep its connection on one snapshot
+/// (later reads would not see new writes) and stop the WAL from starting over.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_read_that_leaves_a_transaction_open_is_rolled_back_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(
+        StorageConfig {
+            readers: 1,
+            ..config(&dir)
+        },
+        ITEMS,
+    )
+    .unwrap();
+    write_item(&db, "before").await.unwrap();
+    let dangling = db
+        .read(|c| {
+            c.execute_batch("BEGIN")?;
+            c.query_row("SELECT COUNT(*) FROM items", [], |r| r.get::<_, i64>(0))
+                .map_err(StorageError::from)
+        })
+        .await;
+    let err = dangling.expect_err("a job that left BEGIN open must not pass as fine");
+    assert!(matches!(err, StorageError::TransactionLeftOpen), "{err:?}");
+    // The one connection is back in autocommit: it sees the next write.
+    write_item(&db, "after").await.unwrap();
+    assert_eq!(count(&db).await, 2);
+    let autocommit = db
+        .read(|c| Ok::<_, StorageError>(c.is_autocommit()))
+        .await
+        .unwrap();
+    assert!(autocommit);
+}
