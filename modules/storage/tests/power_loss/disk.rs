@@ -1,0 +1,106 @@
+//! What a power cut leaves on disk, rebuilt from the fault VFS's log.
+//!
+//! Per file, everything written before its last completed sync survives; what was
+//! written after it is the disk's cache. `Loss::Discard` loses all of that cache;
+//! `Loss::Tear` lets the disk have written back a random part of it, in order, and
+//! cuts power in the middle of the next write: of that write's last sector only the
+//! first half reaches the platter (the sectors before it do, the bytes outside the
+//! write keep their old contents).
+
+use super::fault_vfs::{Log, Op};
+use rand::rngs::StdRng;
+use rand::Rng;
+use std::path::Path;
+
+/// The sector size SQLite's unix VFS reports (SQLITE_DEFAULT_SECTOR_SIZE).
+const SECTOR: u64 = 4096;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loss {
+    Discard,
+    Tear,
+}
+
+/// One file's history since it was last (re)created, before the cut.
+#[derive(Default)]
+struct History<'a> {
+    /// Writes and truncates, in order, and whether a later sync covers each.
+    changes: Vec<(&'a Op, bool)>,
+}
+
+fn apply(content: &mut Vec<u8>, op: &Op, upto: Option<u64>) {
+    match op {
+        Op::Write { offset, data, .. } => {
+            let len = match upto {
+                Some(end) => end.saturating_sub(*offset).min(data.len() as u64) as usize,
+                None => data.len(),
+            };
+            let (start, end) = (*offset as usize, *offset as usize + len);
+            if content.len() < end {
+                content.resize(end, 0);
+            }
+            content[start..end].copy_from_slice(&data[..len]);
+        }
+        Op::Truncate { size, .. } => content.resize(*size as usize, 0),
+        _ => unreachable!("only writes and truncates change contents"),
+    }
+}
+
+/// Where a torn write stops: half way into the sector holding its last byte.
+fn torn_end(op: &Op) -> Option<u64> {
+    match op {
+        Op::Write { offset, data, .. } if !data.is_empty() => {
+            let last = offset + data.len() as u64 - 1;
+            Some((last / SECTOR * SECTOR + SECTOR / 2).max(*offset))
+        }
+        _ => None,
+    }
+}
+
+/// Writes into `dir` the files as they are after power is cut just before
+/// `log.ops[cut]`; returns the number of writes the cut lost or tore.
+pub fn survivors(log: &Log, cut: usize, loss: Loss, rng: &mut StdRng, dir: &Path) -> usize {
+    let mut histories: Vec<Option<History>> = (0..log.names.len())
+        .map(|_| Some(History::default()))
+        .collect();
+    for op in &log.ops[..cut] {
+        match op {
+            Op::Write { file, .. } | Op::Truncate { file, .. } => histories[*file]
+                .get_or_insert_with(History::default)
+                .changes
+                .push((op, false)),
+            Op::Sync { file } => {
+                if let Some(h) = &mut histories[*file] {
+                    h.changes.iter_mut().for_each(|c| c.1 = true);
+                }
+            }
+            // A file deleted and written again starts empty.
+            Op::Delete { file } => histories[*file] = None,
+            Op::Acked(_) => {}
+        }
+    }
+    let mut lost = 0;
+    for (name, history) in log.names.iter().zip(histories) {
+        let Some(history) = history else { continue };
+        let mut content = Vec::new();
+        let synced = history.changes.iter().take_while(|c| c.1).count();
+        for (op, _) in &history.changes[..synced] {
+            apply(&mut content, op, None);
+        }
+        let cached = &history.changes[synced..];
+        lost += cached.len();
+        if loss == Loss::Tear && !cached.is_empty() {
+            let written_back = rng.random_range(0..cached.len());
+            for (op, _) in &cached[..written_back] {
+                apply(&mut content, op, None);
+            }
+            let (torn, _) = cached[written_back];
+            if let Some(end) = torn_end(torn) {
+                apply(&mut content, torn, Some(end));
+            }
+            lost -= written_back;
+        }
+        std::fs::write(dir.join(name), content).expect("write a surviving file");
+    }
+    lost
+}
