@@ -24,8 +24,21 @@ pub enum Loss {
 /// One file's history since it was last (re)created, before the cut.
 #[derive(Default)]
 struct History<'a> {
-    /// Writes and truncates, in order, and whether a later sync covers each.
-    changes: Vec<(&'a Op, bool)>,
+    /// Writes and truncates, in order.
+    changes: Vec<&'a Op>,
+    /// How many of them a sync covers.
+    synced: usize,
+}
+
+/// `Vec::resize` fills byte by byte in a debug build (most of the test's time);
+/// appending slices of zeros is a memcpy.
+fn set_len(content: &mut Vec<u8>, len: usize) {
+    static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
+    content.truncate(len);
+    while content.len() < len {
+        let n = (len - content.len()).min(ZEROS.len());
+        content.extend_from_slice(&ZEROS[..n]);
+    }
 }
 
 fn apply(content: &mut Vec<u8>, op: &Op, upto: Option<u64>) {
@@ -37,11 +50,11 @@ fn apply(content: &mut Vec<u8>, op: &Op, upto: Option<u64>) {
             };
             let (start, end) = (*offset as usize, *offset as usize + len);
             if content.len() < end {
-                content.resize(end, 0);
+                set_len(content, end);
             }
             content[start..end].copy_from_slice(&data[..len]);
         }
-        Op::Truncate { size, .. } => content.resize(*size as usize, 0),
+        Op::Truncate { size, .. } => set_len(content, *size as usize),
         _ => unreachable!("only writes and truncates change contents"),
     }
 }
@@ -68,10 +81,10 @@ pub fn survivors(log: &Log, cut: usize, loss: Loss, rng: &mut StdRng, dir: &Path
             Op::Write { file, .. } | Op::Truncate { file, .. } => histories[*file]
                 .get_or_insert_with(History::default)
                 .changes
-                .push((op, false)),
+                .push(op),
             Op::Sync { file } => {
                 if let Some(h) = &mut histories[*file] {
-                    h.changes.iter_mut().for_each(|c| c.1 = true);
+                    h.synced = h.changes.len();
                 }
             }
             // A file deleted and written again starts empty.
@@ -83,18 +96,18 @@ pub fn survivors(log: &Log, cut: usize, loss: Loss, rng: &mut StdRng, dir: &Path
     for (name, history) in log.names.iter().zip(histories) {
         let Some(history) = history else { continue };
         let mut content = Vec::new();
-        let synced = history.changes.iter().take_while(|c| c.1).count();
-        for (op, _) in &history.changes[..synced] {
+        let synced = history.synced;
+        for op in &history.changes[..synced] {
             apply(&mut content, op, None);
         }
         let cached = &history.changes[synced..];
         lost += cached.len();
         if loss == Loss::Tear && !cached.is_empty() {
             let written_back = rng.random_range(0..cached.len());
-            for (op, _) in &cached[..written_back] {
+            for op in &cached[..written_back] {
                 apply(&mut content, op, None);
             }
-            let (torn, _) = cached[written_back];
+            let torn = cached[written_back];
             if let Some(end) = torn_end(torn) {
                 apply(&mut content, torn, Some(end));
             }
