@@ -33,6 +33,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 const SCHEMA: &[Migration] = &[Migration {
     version: 1,
@@ -95,22 +96,38 @@ fn config(path: &Path, synchronous: Synchronous) -> StorageConfig {
 /// Another connection checkpointing while the writer writes (PASSIVE, as Hearth's
 /// background checkpointer does), so the log holds database-file writes and syncs
 /// and WAL restarts, not only appends.
-fn checkpoint_alongside(path: &Path, synchronous: Synchronous, stop: Arc<AtomicBool>) {
+fn checkpoint_alongside(path: &Path, synchronous: Synchronous, seed: u64, stop: Arc<AtomicBool>) {
     let conn = Connection::open(path).expect("checkpoint connection");
     conn.pragma_update(None, "synchronous", synchronous.as_str())
         .unwrap();
-    conn.busy_timeout(std::time::Duration::from_millis(50))
+    conn.busy_timeout(Duration::from_millis(50))
         .unwrap();
+    // Random pauses: some let the WAL grow long before a checkpoint copies it (so a
+    // restarted WAL is written over old frames), some catch the writer mid-stream.
+    // A WAL sync inside a frame header cuts a pause short: the commit it belongs to is
+    // about to be published while the rest of its last frame is being written.
+    let mut rng = StdRng::seed_from_u64(seed);
+    let (count, woken) = fault_vfs::header_syncs();
     while !stop.load(Ordering::SeqCst) {
         // BUSY (the writer holds a lock the checkpoint needs) is expected now and then.
         let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-        std::thread::sleep(std::time::Duration::from_micros(200));
+        let pause = Duration::from_micros(rng.random_range(0..30_000));
+        let seen = *count.lock().unwrap();
+        let guard = count.lock().unwrap();
+        let (guard, timeout) = woken
+            .wait_timeout_while(guard, pause, |n| *n == seen)
+            .unwrap();
+        drop(guard);
+        if !timeout.timed_out() {
+            // Let the writer finish the commit (publish it) first.
+            std::thread::sleep(Duration::from_micros(rng.random_range(0..300)));
+        }
     }
 }
 
 /// Runs `jobs` acknowledged writes through a recorded Db; returns the log and what
 /// went wrong, if anything, with no power cut at all.
-async fn record_run(mode: Mode, jobs: u64) -> (fault_vfs::Log, Option<String>) {
+async fn record_run(mode: Mode, jobs: u64, seed: u64) -> (fault_vfs::Log, Option<String>) {
     let dir = tempfile::tempdir().unwrap();
     let path = std::fs::canonicalize(dir.path()).unwrap().join("hearth.db");
     fault_vfs::set_powersafe_overwrite(mode.powersafe_overwrite);
@@ -124,7 +141,7 @@ async fn record_run(mode: Mode, jobs: u64) -> (fault_vfs::Log, Option<String>) {
     let stop = Arc::new(AtomicBool::new(false));
     let checkpointer = {
         let (path, stop) = (path.clone(), Arc::clone(&stop));
-        std::thread::spawn(move || checkpoint_alongside(&path, mode.synchronous, stop))
+        std::thread::spawn(move || checkpoint_alongside(&path, mode.synchronous, seed, stop))
     };
     let next = Arc::new(AtomicU64::new(0));
     let mut writers = Vec::new();
@@ -307,7 +324,8 @@ async fn acknowledged_writes_survive_a_power_cut_at_any_point() {
                 if !only.is_empty() && !only.split(',').any(|m| m == name) {
                     continue;
                 }
-                let (log, clean) = record_run(mode, jobs).await;
+                mode_index += 1;
+                let (log, clean) = record_run(mode, jobs, seed + mode_index).await;
                 failures.extend(clean);
                 eprintln!("recorded in {:?}", started.elapsed());
                 {
@@ -320,7 +338,6 @@ async fn acknowledged_writes_survive_a_power_cut_at_any_point() {
                     eprintln!("wal syncs {syncs}, inside a header {inside}");
                 }
                 assert_stack(mode, &log);
-                mode_index += 1;
                 let mut rng = StdRng::seed_from_u64(seed.wrapping_mul(31).wrapping_add(mode_index));
                 let found = cut_power(mode, &log, cuts, &mut rng).await;
                 eprintln!(
