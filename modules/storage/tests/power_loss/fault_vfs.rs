@@ -20,6 +20,7 @@ use std::ffi::{c_char, c_int, c_void, CStr};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::Duration;
 
 /// One event, in the order the disk saw it.
 #[derive(Clone, Debug)]
@@ -54,6 +55,8 @@ pub struct Log {
     ids: HashMap<String, usize>,
     /// Where each file's latest write ended.
     write_end: HashMap<usize, u64>,
+    /// Writes to a WAL since a sync inside a frame header (see `stall`).
+    since_header_sync: HashMap<usize, u8>,
 }
 
 impl Log {
@@ -113,13 +116,43 @@ fn inside_a_frame_header(wal_end: u64) -> bool {
     wal_end > 32 && into_frame > 0 && into_frame < 24
 }
 
-/// Counts the WAL syncs SQLite made in the middle of a frame header (with powersafe
-/// overwrite off it syncs at sector boundaries, and one falls inside a header now and
-/// then), and wakes whoever waits for the next: the test checkpoints at that moment,
-/// the one the WAL-gathering VFS gets wrong (issue 15).
-pub fn header_syncs() -> &'static (Mutex<u64>, Condvar) {
-    static SYNCS: OnceLock<(Mutex<u64>, Condvar)> = OnceLock::new();
-    SYNCS.get_or_init(Default::default)
+/// Counts the stalls of `stall` and wakes whoever waits for the next one.
+pub fn stalls() -> &'static (Mutex<u64>, Condvar) {
+    static STALLS: OnceLock<(Mutex<u64>, Condvar)> = OnceLock::new();
+    STALLS.get_or_init(Default::default)
+}
+
+/// How long a stalled write waits: long enough for another connection to checkpoint.
+const STALL: Duration = Duration::from_millis(3);
+
+/// A slow disk at the moment that matters. With powersafe overwrite off SQLite syncs
+/// the WAL at sector boundaries, now and then inside a frame header; it then writes
+/// the header's tail and the frame's page. The write after that tail (the page, or,
+/// when a layer above holds the page back, whatever comes next) stalls here while
+/// whoever waits on `stalls` is woken: a checkpoint then runs while the commit is
+/// complete as far as SQLite knows, which is exactly when the page must already be in
+/// the file (the WAL-gathering VFS's defect, issue 15, shows up here).
+fn stall(file: usize) {
+    let stall = {
+        let mut log = log();
+        match log.since_header_sync.get_mut(&file) {
+            Some(writes) if *writes >= 1 => {
+                log.since_header_sync.remove(&file);
+                true
+            }
+            Some(writes) => {
+                *writes += 1;
+                false
+            }
+            None => false,
+        }
+    };
+    if stall {
+        let (count, woken) = stalls();
+        *count.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        woken.notify_all();
+        std::thread::sleep(STALL);
+    }
 }
 
 struct Vfs(*mut ffi::sqlite3_vfs);
@@ -301,6 +334,7 @@ unsafe extern "C" fn write(file: *mut ffi::sqlite3_file, buf: *const c_void, n: 
         let Some(id) = f.id else {
             return m.xWrite.expect("xWrite")(f.real, buf, n, at);
         };
+        stall(id);
         // The log lock is held across the real write, so the log's order is the
         // order the file saw, whichever connection wrote.
         let mut log = log();
@@ -350,10 +384,7 @@ unsafe extern "C" fn sync(file: *mut ffi::sqlite3_file, flags: c_int) -> c_int {
             log.ops.push(Op::Sync { file: id });
             let end = log.write_end.get(&id).copied().unwrap_or(0);
             if log.names[id].ends_with("-wal") && inside_a_frame_header(end) {
-                drop(log);
-                let (count, woken) = header_syncs();
-                *count.lock().unwrap_or_else(PoisonError::into_inner) += 1;
-                woken.notify_all();
+                log.since_header_sync.insert(id, 0);
             }
         }
         ffi::SQLITE_OK
