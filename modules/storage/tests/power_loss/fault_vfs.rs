@@ -302,7 +302,9 @@ static METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
 
 /// # Safety
 /// `file` was set up by `open` and not yet closed.
-unsafe fn parts<'a>(file: *mut ffi::sqlite3_file) -> (&'a FaultFile, &'static ffi::sqlite3_io_methods) {
+unsafe fn parts<'a>(
+    file: *mut ffi::sqlite3_file,
+) -> (&'a FaultFile, &'static ffi::sqlite3_io_methods) {
     unsafe {
         let f = &*file.cast::<FaultFile>();
         (f, &*(*f.real).pMethods)
@@ -319,7 +321,12 @@ unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
     }
 }
 
-unsafe extern "C" fn read(file: *mut ffi::sqlite3_file, buf: *mut c_void, n: c_int, at: i64) -> c_int {
+unsafe extern "C" fn read(
+    file: *mut ffi::sqlite3_file,
+    buf: *mut c_void,
+    n: c_int,
+    at: i64,
+) -> c_int {
     // SAFETY: see `parts`; forwarding.
     unsafe {
         let (f, m) = parts(file);
@@ -327,7 +334,12 @@ unsafe extern "C" fn read(file: *mut ffi::sqlite3_file, buf: *mut c_void, n: c_i
     }
 }
 
-unsafe extern "C" fn write(file: *mut ffi::sqlite3_file, buf: *const c_void, n: c_int, at: i64) -> c_int {
+unsafe extern "C" fn write(
+    file: *mut ffi::sqlite3_file,
+    buf: *const c_void,
+    n: c_int,
+    at: i64,
+) -> c_int {
     // SAFETY: see `parts`; SQLite's buffer holds `n` bytes for the call.
     unsafe {
         let (f, m) = parts(file);
@@ -423,7 +435,11 @@ unsafe extern "C" fn check_reserved_lock(file: *mut ffi::sqlite3_file, out: *mut
     }
 }
 
-unsafe extern "C" fn file_control(file: *mut ffi::sqlite3_file, op: c_int, arg: *mut c_void) -> c_int {
+unsafe extern "C" fn file_control(
+    file: *mut ffi::sqlite3_file,
+    op: c_int,
+    arg: *mut c_void,
+) -> c_int {
     // SAFETY: see `parts`; forwarding.
     unsafe {
         let (f, m) = parts(file);
@@ -467,7 +483,12 @@ unsafe extern "C" fn shm_map(
     }
 }
 
-unsafe extern "C" fn shm_lock(file: *mut ffi::sqlite3_file, offset: c_int, n: c_int, flags: c_int) -> c_int {
+unsafe extern "C" fn shm_lock(
+    file: *mut ffi::sqlite3_file,
+    offset: c_int,
+    n: c_int,
+    flags: c_int,
+) -> c_int {
     // SAFETY: see `parts`; forwarding.
     unsafe {
         let (f, m) = parts(file);
@@ -491,7 +512,12 @@ unsafe extern "C" fn shm_unmap(file: *mut ffi::sqlite3_file, delete: c_int) -> c
     }
 }
 
-unsafe extern "C" fn fetch(file: *mut ffi::sqlite3_file, at: i64, n: c_int, out: *mut *mut c_void) -> c_int {
+unsafe extern "C" fn fetch(
+    file: *mut ffi::sqlite3_file,
+    at: i64,
+    n: c_int,
+    out: *mut *mut c_void,
+) -> c_int {
     // SAFETY: see `parts`; forwarding (reads only: SQLite never writes through a map).
     unsafe {
         let (f, m) = parts(file);
