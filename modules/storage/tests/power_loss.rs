@@ -21,6 +21,7 @@
 mod power_loss {
     pub mod disk;
     pub mod fault_vfs;
+    mod forwarding;
 }
 
 use hearth_storage::rusqlite::{params, Connection};
@@ -61,7 +62,7 @@ fn env_number(name: &str, default: u64) -> u64 {
 /// Row `id`'s payload: mostly small (a small database reopens fast), every 16th
 /// past a page, so some rows overflow.
 fn payload(id: u64) -> Vec<u8> {
-    let len = if id % 16 == 0 {
+    let len = if id.is_multiple_of(16) {
         5000
     } else {
         40 + (id * 7919 % 400) as usize
@@ -257,13 +258,7 @@ async fn cut_power(mode: Mode, log: &fault_vfs::Log, cuts: u64, rng: &mut StdRng
             .collect();
         for loss in [Loss::Discard, Loss::Tear] {
             let dir = tempfile::tempdir().unwrap();
-            let t = std::time::Instant::now();
-            disk::survivors(log, cut, loss, rng, dir.path());
-            let sizes: Vec<u64> = std::fs::read_dir(dir.path())
-                .unwrap()
-                .map(|e| e.unwrap().metadata().unwrap().len())
-                .collect();
-            eprintln!("survivors {:?} {sizes:?}", t.elapsed());
+            let lost = disk::survivors(log, cut, loss, rng, dir.path());
             let result = recover(&dir.path().join("hearth.db"), mode.synchronous)
                 .await
                 .and_then(|got| match mode.synchronous {
@@ -280,7 +275,7 @@ async fn cut_power(mode: Mode, log: &fault_vfs::Log, cuts: u64, rng: &mut StdRng
                 });
             if let Err(why) = result {
                 failures.push(format!(
-                    "{mode:?} cut at op {cut}/{} ({loss:?}): {why}",
+                    "{mode:?} cut at op {cut}/{} ({loss:?}, {lost} cached writes lost or torn): {why}",
                     log.ops.len()
                 ));
             }

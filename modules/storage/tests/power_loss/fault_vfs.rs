@@ -14,6 +14,7 @@
 //!
 //! Only test binaries link this file; the release build never sees it.
 
+use super::forwarding::*;
 use rusqlite::ffi;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, c_void, CStr};
@@ -175,7 +176,7 @@ pub fn install() {
         // SAFETY: copying keeps the base's other methods, which only read the fields
         // copied with them (pAppData, mxPathname).
         let mut vfs = unsafe { std::ptr::read(base) };
-        vfs.szOsFile = c_int::try_from(REAL_OFFSET).unwrap() + vfs.szOsFile;
+        vfs.szOsFile += c_int::try_from(REAL_OFFSET).unwrap();
         vfs.zName = NAME.as_ptr();
         vfs.pNext = std::ptr::null_mut();
         vfs.xOpen = Some(open);
@@ -205,10 +206,10 @@ fn base() -> *mut ffi::sqlite3_vfs {
 }
 
 #[repr(C)]
-struct FaultFile {
+pub(super) struct FaultFile {
     /// First: SQLite reads `pMethods` through the pointer it gave us.
     base: ffi::sqlite3_file,
-    real: *mut ffi::sqlite3_file,
+    pub(super) real: *mut ffi::sqlite3_file,
     /// In the log, when the file is under the recorded directory.
     id: Option<usize>,
 }
@@ -278,6 +279,8 @@ unsafe extern "C" fn delete(
     rc
 }
 
+/// Writes, truncates and syncs are recorded here; the rest only forward
+/// (`forwarding.rs`).
 static METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
     iVersion: 3,
     xClose: Some(close),
@@ -302,35 +305,12 @@ static METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
 
 /// # Safety
 /// `file` was set up by `open` and not yet closed.
-unsafe fn parts<'a>(
+pub(super) unsafe fn parts<'a>(
     file: *mut ffi::sqlite3_file,
 ) -> (&'a FaultFile, &'static ffi::sqlite3_io_methods) {
     unsafe {
         let f = &*file.cast::<FaultFile>();
         (f, &*(*f.real).pMethods)
-    }
-}
-
-unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
-    // SAFETY: see `parts`; nothing uses the file after this.
-    unsafe {
-        let (f, m) = parts(file);
-        let rc = m.xClose.expect("xClose")(f.real);
-        (*file).pMethods = std::ptr::null();
-        rc
-    }
-}
-
-unsafe extern "C" fn read(
-    file: *mut ffi::sqlite3_file,
-    buf: *mut c_void,
-    n: c_int,
-    at: i64,
-) -> c_int {
-    // SAFETY: see `parts`; forwarding.
-    unsafe {
-        let (f, m) = parts(file);
-        m.xRead.expect("xRead")(f.real, buf, n, at)
     }
 }
 
@@ -403,58 +383,6 @@ unsafe extern "C" fn sync(file: *mut ffi::sqlite3_file, flags: c_int) -> c_int {
     }
 }
 
-unsafe extern "C" fn file_size(file: *mut ffi::sqlite3_file, out: *mut i64) -> c_int {
-    // SAFETY: see `parts`; forwarding.
-    unsafe {
-        let (f, m) = parts(file);
-        m.xFileSize.expect("xFileSize")(f.real, out)
-    }
-}
-
-unsafe extern "C" fn lock(file: *mut ffi::sqlite3_file, level: c_int) -> c_int {
-    // SAFETY: see `parts`; forwarding.
-    unsafe {
-        let (f, m) = parts(file);
-        m.xLock.expect("xLock")(f.real, level)
-    }
-}
-
-unsafe extern "C" fn unlock(file: *mut ffi::sqlite3_file, level: c_int) -> c_int {
-    // SAFETY: see `parts`; forwarding.
-    unsafe {
-        let (f, m) = parts(file);
-        m.xUnlock.expect("xUnlock")(f.real, level)
-    }
-}
-
-unsafe extern "C" fn check_reserved_lock(file: *mut ffi::sqlite3_file, out: *mut c_int) -> c_int {
-    // SAFETY: see `parts`; forwarding.
-    unsafe {
-        let (f, m) = parts(file);
-        m.xCheckReservedLock.expect("xCheckReservedLock")(f.real, out)
-    }
-}
-
-unsafe extern "C" fn file_control(
-    file: *mut ffi::sqlite3_file,
-    op: c_int,
-    arg: *mut c_void,
-) -> c_int {
-    // SAFETY: see `parts`; forwarding.
-    unsafe {
-        let (f, m) = parts(file);
-        m.xFileControl.expect("xFileControl")(f.real, op, arg)
-    }
-}
-
-unsafe extern "C" fn sector_size(file: *mut ffi::sqlite3_file) -> c_int {
-    // SAFETY: see `parts`; forwarding.
-    unsafe {
-        let (f, m) = parts(file);
-        m.xSectorSize.expect("xSectorSize")(f.real)
-    }
-}
-
 unsafe extern "C" fn device_characteristics(file: *mut ffi::sqlite3_file) -> c_int {
     // SAFETY: see `parts`; forwarding.
     let real = unsafe {
@@ -465,70 +393,5 @@ unsafe extern "C" fn device_characteristics(file: *mut ffi::sqlite3_file) -> c_i
         real | ffi::SQLITE_IOCAP_POWERSAFE_OVERWRITE
     } else {
         real & !ffi::SQLITE_IOCAP_POWERSAFE_OVERWRITE
-    }
-}
-
-unsafe extern "C" fn shm_map(
-    file: *mut ffi::sqlite3_file,
-    page: c_int,
-    size: c_int,
-    extend: c_int,
-    out: *mut *mut c_void,
-) -> c_int {
-    // SAFETY: see `parts`; forwarding. Shared memory is not the disk: SQLite rebuilds
-    // it after a power cut, so it is never logged.
-    unsafe {
-        let (f, m) = parts(file);
-        m.xShmMap.expect("xShmMap")(f.real, page, size, extend, out)
-    }
-}
-
-unsafe extern "C" fn shm_lock(
-    file: *mut ffi::sqlite3_file,
-    offset: c_int,
-    n: c_int,
-    flags: c_int,
-) -> c_int {
-    // SAFETY: see `parts`; forwarding.
-    unsafe {
-        let (f, m) = parts(file);
-        m.xShmLock.expect("xShmLock")(f.real, offset, n, flags)
-    }
-}
-
-unsafe extern "C" fn shm_barrier(file: *mut ffi::sqlite3_file) {
-    // SAFETY: see `parts`; forwarding.
-    unsafe {
-        let (f, m) = parts(file);
-        m.xShmBarrier.expect("xShmBarrier")(f.real)
-    }
-}
-
-unsafe extern "C" fn shm_unmap(file: *mut ffi::sqlite3_file, delete: c_int) -> c_int {
-    // SAFETY: see `parts`; forwarding.
-    unsafe {
-        let (f, m) = parts(file);
-        m.xShmUnmap.expect("xShmUnmap")(f.real, delete)
-    }
-}
-
-unsafe extern "C" fn fetch(
-    file: *mut ffi::sqlite3_file,
-    at: i64,
-    n: c_int,
-    out: *mut *mut c_void,
-) -> c_int {
-    // SAFETY: see `parts`; forwarding (reads only: SQLite never writes through a map).
-    unsafe {
-        let (f, m) = parts(file);
-        m.xFetch.expect("xFetch")(f.real, at, n, out)
-    }
-}
-
-unsafe extern "C" fn unfetch(file: *mut ffi::sqlite3_file, at: i64, p: *mut c_void) -> c_int {
-    // SAFETY: see `parts`; forwarding.
-    unsafe {
-        let (f, m) = parts(file);
-        m.xUnfetch.expect("xUnfetch")(f.real, at, p)
     }
 }
