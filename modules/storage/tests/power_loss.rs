@@ -188,6 +188,13 @@ async fn record_run(mode: Mode, jobs: u64, seed: u64) -> (fault_vfs::Log, Option
     }
     stop.store(true, Ordering::SeqCst);
     checkpointer.join().unwrap();
+    // Group commit did commit several writes at once (the cut points fall between
+    // and inside such commits).
+    let stats = db.stats();
+    assert!(
+        stats.largest_batch > 1,
+        "{mode:?}: no group commit ({stats:?})"
+    );
     let closed = db.close().await.map_err(|e| format!("close: {e}"));
     let log = fault_vfs::take_log();
     // Without a power cut, everything is there.
