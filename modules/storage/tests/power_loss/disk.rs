@@ -117,3 +117,71 @@ pub fn survivors(log: &Log, cut: usize, loss: Loss, rng: &mut StdRng, dir: &Path
     }
     lost
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use std::collections::BTreeSet;
+
+    fn write(file: usize, offset: u64, len: usize, byte: u8) -> Op {
+        Op::Write {
+            file,
+            offset,
+            data: vec![byte; len],
+        }
+    }
+
+    /// A WAL with 8 KiB synced, then two cached writes; a database file deleted.
+    fn log() -> Log {
+        let mut log = Log::default();
+        log.names = vec!["hearth.db-wal".into(), "gone".into()];
+        log.ops = vec![
+            write(0, 0, 8192, 1),
+            write(1, 0, 100, 9),
+            Op::Sync { file: 0 },
+            Op::Sync { file: 1 },
+            Op::Acked(0),
+            write(0, 8192, 8192, 2),
+            write(0, 16384, 4096, 3),
+            Op::Delete { file: 1 },
+        ];
+        log
+    }
+
+    fn wal_after(cut: usize, loss: Loss, seed: u64) -> (Vec<u8>, usize, bool) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rng = StdRng::seed_from_u64(seed);
+        let lost = survivors(&log(), cut, loss, &mut rng, dir.path());
+        let wal = std::fs::read(dir.path().join("hearth.db-wal")).unwrap();
+        (wal, lost, dir.path().join("gone").exists())
+    }
+
+    #[test]
+    fn a_cut_keeps_only_what_a_sync_covered() {
+        assert_eq!(wal_after(2, Loss::Discard, 0), (vec![], 2, true));
+        let (wal, lost, gone_exists) = wal_after(8, Loss::Discard, 0);
+        assert_eq!((wal, lost, gone_exists), (vec![1; 8192], 2, false));
+    }
+
+    #[test]
+    fn a_torn_cut_writes_back_a_prefix_of_the_cache_and_half_a_sector_of_the_next_write() {
+        let mut seen = BTreeSet::new();
+        for seed in 0..32 {
+            let (wal, _, _) = wal_after(8, Loss::Tear, seed);
+            assert_eq!(&wal[..8192], &[1; 8192][..]);
+            match wal.len() {
+                // The first cached write torn half way into its last sector.
+                14336 => assert_eq!(&wal[8192..], &[2; 6144][..]),
+                // The first written back whole, the second torn.
+                18432 => {
+                    assert_eq!(&wal[8192..16384], &[2; 8192][..]);
+                    assert_eq!(&wal[16384..], &[3; 2048][..]);
+                }
+                other => panic!("unexpected WAL length {other}"),
+            }
+            seen.insert(wal.len());
+        }
+        assert_eq!(seen.len(), 2, "both outcomes over 32 seeds: {seen:?}");
+    }
+}
