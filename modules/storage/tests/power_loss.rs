@@ -16,7 +16,10 @@
 //!
 //! `HEARTH_POWER_LOSS_CUTS` (default 200 per mode) and `HEARTH_POWER_LOSS_JOBS`
 //! (default 400 writes per mode) make it a longer soak; `HEARTH_POWER_LOSS_SEED`
-//! replays a run. Every mode runs in this one test: the VFS choice is process-wide.
+//! replays a run. Every mode runs in this one test: the VFS choice is process-wide
+//! (`fault_vfs::make_default`), which is also why this process has no page cache
+//! wrapper (registering a VFS initialises SQLite before `Db::open` could install it;
+//! SQLite's own cache is used, which is correct, only slower).
 
 mod power_loss {
     pub mod disk;
