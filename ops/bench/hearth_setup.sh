@@ -6,7 +6,7 @@
 # usage: ops/bench/hearth_setup.sh [start|stop|status]
 #   start  (default) build (cargo build --release -p hearth), stop a server this script
 #          started before, delete the data dir, create an admin, start `hearth serve`
-#          (HEARTH_LOG=warn, rate limiting off), create `posts` (title text required
+#          (HEARTH_LOG=info or BENCH_LOG, rate limiting off), create `posts` (title text required
 #          max_length 200, body text, views integer min 0 indexed, published boolean;
 #          list/view/create/update/delete rules ["public"]), seed SEED_COUNT records
 #          with concurrent POSTs, and list their ids into IDS_FILE
@@ -20,6 +20,7 @@
 #   SEED_COUNT [10000]  SEED_CONNS [8]  concurrent connections used to seed
 #   HEARTH_SYNCHRONOUS               optional: normal (Hearth's default) or full
 #   RATE_LIMIT_PER_SECOND [0]        Hearth's per-client rate limit (0: off; see CLEAN_ENV)
+#   BENCH_LOG [info]                 the server's log filter (Hearth's default: info)
 #   NO_BUILD=1                       use the existing target/release/hearth
 # The pid file and ids file are where ../shared/peer-bench/targets/hearth.env expects
 # them. The last line printed is `HEARTH_PID=<pid>`.
@@ -67,10 +68,11 @@ build() {
 # (HEARTH_SYNCHRONOUS is passed on as a flag).
 # Rate limiting is per client IP (100/s, burst 200 by default): every benchmark request
 # comes from 127.0.0.1, so it would measure the limiter, not the server. It is off
-# unless RATE_LIMIT_PER_SECOND says otherwise.
+# unless RATE_LIMIT_PER_SECOND says otherwise. The log is Hearth's default (`info`, the
+# access log included) unless BENCH_LOG names another filter, e.g. `warn`.
 CLEAN_ENV=(env -u RUST_LOG)
 while IFS= read -r v; do CLEAN_ENV+=(-u "$v"); done < <(compgen -e | grep '^HEARTH_' || true)
-CLEAN_ENV+=(HEARTH_LOG=warn "HEARTH_RATE_LIMIT_PER_SECOND=${RATE_LIMIT_PER_SECOND:-0}")
+CLEAN_ENV+=("HEARTH_LOG=${BENCH_LOG:-info}" "HEARTH_RATE_LIMIT_PER_SECOND=${RATE_LIMIT_PER_SECOND:-0}")
 hearth() {
   (cd "$HEARTH_HOME" && "${CLEAN_ENV[@]}" "$BIN" --data-dir "$DATA" "$@")
 }
