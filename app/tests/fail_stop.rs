@@ -161,6 +161,13 @@ async fn after_a_failed_fsync_writes_are_refused_and_readyz_is_not_ready() {
     // recovery reading the WAL, has the acknowledged record and none of the refused
     // ones (the one whose sync failed may be there: its outcome was never told).
     let data_dir = app.stop().await;
+    // Not even closing the last connection checkpointed: the WAL is left as it was.
+    let wal = data_dir.path().join("hearth.db-wal");
+    let wal_len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    assert!(
+        wal_len > 0,
+        "the -wal file was emptied or removed after the failed sync"
+    );
     let restarted = common::spawn_app_with(|c| {
         *c = common::test_config(data_dir.path());
     })

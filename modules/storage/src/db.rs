@@ -33,8 +33,9 @@ impl Db {
         let mut conn = open_writer(&config)?;
         migrations::apply(&mut conn, migrations)?;
         // Readers after migrations, so none of them caches a schema about to change.
-        let readers = Readers::open(&config)?;
-        let writer = Writer::start(conn, &config)?;
+        let fail_stop = Arc::default();
+        let readers = Readers::open(&config, Arc::clone(&fail_stop))?;
+        let writer = Writer::start(conn, &config, fail_stop)?;
         tracing::info!(
             path = %config.path.display(),
             readers = readers.size(),
