@@ -117,8 +117,10 @@ impl Db {
     /// `read`/`write` calls get `StorageError::Closed`.
     pub async fn close(&self) -> Result<(), StorageError> {
         self.inner.writer.stop_accepting();
-        // Readers first: the final TRUNCATE checkpoint waits for open read transactions,
-        // and the writer, as the last connection, then removes the -wal file.
+        // The writer thread starts its final TRUNCATE checkpoint as soon as its queue
+        // is drained, concurrently with this (it waits up to half a second for read
+        // transactions still open). Whichever connection closes last, often a reader,
+        // removes the -wal file; after a failed sync none checkpoints (`fail_stop`).
         self.inner.readers.close().await;
         self.inner.writer.join().await
     }
