@@ -29,8 +29,7 @@ pub(crate) struct Gathered {
     straight_next: bool,
     /// The previous write was the header of a commit frame: its page ends the commit.
     commit_header: bool,
-    /// The file has no powersafe overwrite: nothing is gathered (see `wal_writes`
-    /// comment).
+    /// The file has no powersafe overwrite: nothing is gathered (see `wal_writes`).
     pass_through: bool,
 }
 
