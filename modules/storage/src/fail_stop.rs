@@ -49,15 +49,18 @@ impl FailStop {
         if !is_sync_failure(err) {
             return false;
         }
-        let reason = format!("{during}: {err}");
-        if self.reason.set(reason.clone()).is_ok() {
+        self.stop(format!("{during}: {err}"));
+        true
+    }
+
+    /// Stops writes for good, with `reason` for the log and the error.
+    pub(crate) fn stop(&self, reason: String) {
+        if self.reason.set(reason).is_ok() {
             tracing::error!(
-                error = %err,
-                during,
+                reason = self.reason().unwrap_or_default(),
                 "an fsync of the database failed; refusing every write from now on (restart after checking the disk)"
             );
         }
-        true
     }
 }
 

@@ -41,6 +41,8 @@ struct WalFile {
     base: ffi::sqlite3_file,
     real: *mut ffi::sqlite3_file,
     gathered: Gathered,
+    /// A sync of this file failed (see `sync_failed`).
+    sync_failed: bool,
 }
 
 /// Where the default VFS's file starts inside our allocation.
@@ -117,6 +119,7 @@ unsafe extern "C" fn open(
                 },
                 real,
                 gathered: Gathered::default(),
+                sync_failed: false,
             },
         );
         let rc = base_open(base, name, real, flags, out_flags);
@@ -150,6 +153,29 @@ unsafe fn powersafe_overwrite(name: *const c_char, real: *mut ffi::sqlite3_file)
         };
         let uri_allows = name.is_null() || ffi::sqlite3_uri_boolean(name, c"psow".as_ptr(), 1) != 0;
         characteristics & ffi::SQLITE_IOCAP_POWERSAFE_OVERWRITE != 0 && uri_allows
+    }
+}
+
+/// Whether a sync of `conn`'s WAL file has ever failed. Commits sync only the WAL, so
+/// this sees a failed commit sync whoever ran the COMMIT (an exclusive job does its
+/// own, and its error reaches only the job's caller); see `fail_stop`.
+pub(crate) fn sync_failed(conn: &rusqlite::Connection) -> bool {
+    let mut file: *mut ffi::sqlite3_file = std::ptr::null_mut();
+    // SAFETY: the handle is valid while `conn` is borrowed and used by this thread
+    // only; JOURNAL_POINTER (answered by SQLite itself, not the VFS) writes one
+    // pointer, to the WAL file while the database is in WAL mode. Only a file whose
+    // methods are ours is a WalFile.
+    unsafe {
+        let rc = ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            ffi::SQLITE_FCNTL_JOURNAL_POINTER,
+            (&mut file as *mut *mut ffi::sqlite3_file).cast(),
+        );
+        rc == ffi::SQLITE_OK
+            && !file.is_null()
+            && std::ptr::eq((*file).pMethods, &WAL_METHODS)
+            && (*file.cast::<WalFile>()).sync_failed
     }
 }
 
@@ -277,7 +303,11 @@ unsafe extern "C" fn sync(file: *mut ffi::sqlite3_file, flags: c_int) -> c_int {
     unsafe {
         let w = wal(file);
         let rc = match flush(w) {
-            ffi::SQLITE_OK => real_methods(w).xSync.expect("xSync")(w.real, flags),
+            ffi::SQLITE_OK => {
+                let rc = real_methods(w).xSync.expect("xSync")(w.real, flags);
+                w.sync_failed |= rc != ffi::SQLITE_OK;
+                rc
+            }
             rc => rc,
         };
         w.gathered.write_next_straight();
