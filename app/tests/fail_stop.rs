@@ -2,8 +2,9 @@
 //! may have dropped pages Hearth wrote, and a later fsync that succeeds proves nothing
 //! (the kernel may have marked them clean). So the writer stops for good: every later
 //! write is refused with 503, /readyz reports not ready, reads go on, and no write is
-//! acknowledged after the failure. The failure is injected by a VFS layered on
-//! Hearth's (this test binary's own process, so it affects no other test).
+//! acknowledged after the failure. The failure is injected by a VFS layered between
+//! Hearth's and the operating system's, as a failing disk would be (this test
+//! binary's own process, so it affects no other test).
 
 mod common;
 
@@ -22,7 +23,7 @@ struct Ptr<T>(*const T);
 unsafe impl<T> Send for Ptr<T> {}
 unsafe impl<T> Sync for Ptr<T> {}
 
-/// The VFS below (Hearth's), and per method table it hands out, a copy whose xSync
+/// The VFS below (the unix one), and per method table it hands out, a copy whose xSync
 /// can fail.
 static BELOW: OnceLock<Ptr<ffi::sqlite3_vfs>> = OnceLock::new();
 static TABLES: std::sync::Mutex<Vec<(usize, usize)>> = std::sync::Mutex::new(Vec::new());
@@ -48,7 +49,7 @@ unsafe extern "C" fn sync(file: *mut ffi::sqlite3_file, flags: c_int) -> c_int {
     }
 }
 
-/// Opens through Hearth's VFS, then swaps in a copy of the file's method table
+/// Opens through the unix VFS, then swaps in a copy of the file's method table
 /// whose xSync fails on demand (every other method is the original, given the same
 /// file, so it works unchanged).
 unsafe extern "C" fn open(
@@ -82,12 +83,13 @@ unsafe extern "C" fn open(
     }
 }
 
+/// Registers the failing VFS as the default, then lets Hearth set SQLite up, so that
+/// Hearth's VFS wraps it. (SQLite is initialised first here, so Hearth's page-cache
+/// wrapper stays out: it only makes writes faster.)
 fn install_failing_sync_vfs() {
-    hearth_storage_setup();
-    // SAFETY: the default VFS (Hearth's, registered by the set-up) lives for the
-    // process; the copy is leaked, so it does too.
+    // SAFETY: the unix VFS lives for the process; the copy is leaked, so it does too.
     unsafe {
-        let below = ffi::sqlite3_vfs_find(std::ptr::null());
+        let below = ffi::sqlite3_vfs_find(c"unix".as_ptr());
         assert!(!below.is_null());
         BELOW.set(Ptr(below)).ok().unwrap();
         let mut vfs = std::ptr::read(below);
@@ -97,10 +99,30 @@ fn install_failing_sync_vfs() {
         let rc = ffi::sqlite3_vfs_register(Box::into_raw(Box::new(vfs)), 1);
         assert_eq!(rc, ffi::SQLITE_OK);
     }
+    storage::prepare_sqlite();
 }
 
-fn hearth_storage_setup() {
-    storage::prepare_sqlite();
+/// A schema change commits by itself (an exclusive job): its failed sync stops
+/// writes just the same.
+async fn a_failed_sync_in_a_schema_change_stops_writes_too() {
+    let app = spawn_app_with(|c| c.synchronous = storage::Synchronous::Full).await;
+    let admin = app.admin_token().await;
+    let resp = app
+        .create_collection(
+            &admin,
+            json!({"name": "notes", "fields": [{"name": "n", "type": "integer"}]}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    FAIL_SYNC.store(true, Ordering::SeqCst);
+    let resp = app
+        .create_collection(&admin, json!({"name": "other", "fields": []}))
+        .await;
+    FAIL_SYNC.store(false, Ordering::SeqCst);
+    assert!(resp.status().is_server_error(), "{}", resp.status());
+    assert_problem(create(&app, &admin, 1).await, 503, "unavailable").await;
+    let ready = app.req(Method::GET, "/readyz", None).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
 }
 
 async fn create(app: &TestApp, token: &str, n: i64) -> reqwest::Response {
@@ -114,6 +136,7 @@ async fn create(app: &TestApp, token: &str, n: i64) -> reqwest::Response {
 #[tokio::test(flavor = "multi_thread")]
 async fn after_a_failed_fsync_writes_are_refused_and_readyz_is_not_ready() {
     install_failing_sync_vfs();
+    a_failed_sync_in_a_schema_change_stops_writes_too().await;
     let app = spawn_app_with(|c| c.synchronous = storage::Synchronous::Full).await;
     let admin = app.admin_token().await;
     let resp = app
@@ -161,6 +184,13 @@ async fn after_a_failed_fsync_writes_are_refused_and_readyz_is_not_ready() {
     // recovery reading the WAL, has the acknowledged record and none of the refused
     // ones (the one whose sync failed may be there: its outcome was never told).
     let data_dir = app.stop().await;
+    // Not even closing the last connection checkpointed: the WAL is left as it was.
+    let wal = data_dir.path().join("hearth.db-wal");
+    let wal_len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    assert!(
+        wal_len > 0,
+        "the -wal file was emptied or removed after the failed sync"
+    );
     let restarted = common::spawn_app_with(|c| {
         *c = common::test_config(data_dir.path());
     })

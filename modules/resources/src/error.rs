@@ -38,8 +38,29 @@ pub enum ResourceError {
 
 impl From<rusqlite::Error> for ResourceError {
     fn from(e: rusqlite::Error) -> Self {
+        if names_a_missing_column_or_table(&e) {
+            // Hearth builds SQL only from a collection's current definition, so a column
+            // or table that is gone means the definition changed after the statement
+            // was built: SQLite re-prepared it against the new schema and (being built
+            // with SQLITE_DQS=0) refused the old name instead of reading it as a string.
+            tracing::warn!(error = %e, "a query met a schema that changed under it");
+            return ResourceError::DefinitionChanged;
+        }
         ResourceError::Storage(e.into())
     }
+}
+
+fn names_a_missing_column_or_table(e: &rusqlite::Error) -> bool {
+    let message = match e {
+        rusqlite::Error::SqliteFailure(code, Some(message))
+            if code.code == rusqlite::ErrorCode::Unknown =>
+        {
+            message
+        }
+        rusqlite::Error::SqlInputError { msg, .. } => msg,
+        _ => return false,
+    };
+    message.starts_with("no such column") || message.starts_with("no such table")
 }
 
 impl From<ResourceError> for Problem {
@@ -78,5 +99,41 @@ impl From<ResourceError> for Problem {
                 .with_retry_after(1),
             E::Storage(e) => e.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::Connection;
+
+    /// A read prepared before a schema change that dropped `b` and run after it: with
+    /// SQLITE_DQS=0 SQLite refuses `"b"`, which the client hears as the retryable
+    /// definition change (503), not as a 500 (nor, as with DQS on, `"b":"b"`).
+    #[test]
+    fn a_statement_outliving_its_column_is_a_definition_change() {
+        storage::prepare_sqlite();
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (a INTEGER, b TEXT); INSERT INTO t VALUES (1, 'x');")
+            .unwrap();
+        let mut read = conn.prepare("SELECT \"a\", \"b\" FROM t").unwrap();
+        conn.execute_batch("ALTER TABLE t DROP COLUMN b").unwrap();
+        let err = read
+            .query_row([], |r| r.get::<_, String>(1))
+            .expect_err("the dropped column must not read as a string");
+        assert!(matches!(
+            ResourceError::from(err),
+            ResourceError::DefinitionChanged
+        ));
+        let gone = conn.prepare("SELECT * FROM gone").unwrap_err();
+        assert!(matches!(
+            ResourceError::from(gone),
+            ResourceError::DefinitionChanged
+        ));
+        let other = conn.prepare("SELEC 1").unwrap_err();
+        assert!(matches!(
+            ResourceError::from(other),
+            ResourceError::Storage(_)
+        ));
     }
 }

@@ -286,6 +286,7 @@ fn run(conn: Connection, shared: &Shared, stats: &Stats) {
             tracing::warn!(error = %StorageError::from(err), "background checkpoint failed");
         }
     }
+    stats.fail_stop.before_close(&conn);
     if let Err((_, err)) = conn.close() {
         tracing::warn!(error = %err, "closing the checkpoint connection failed");
     }
@@ -320,6 +321,7 @@ pub(crate) fn final_checkpoint(conn: &Connection, stats: &Stats) {
             reason,
             "no final checkpoint after a failed sync; the -wal file stays for the next start"
         );
+        stats.fail_stop.before_close(conn);
         return;
     }
     if let Err(err) = conn.busy_timeout(FINAL_CHECKPOINT_WAIT) {

@@ -33,8 +33,9 @@ impl Db {
         let mut conn = open_writer(&config)?;
         migrations::apply(&mut conn, migrations)?;
         // Readers after migrations, so none of them caches a schema about to change.
-        let readers = Readers::open(&config)?;
-        let writer = Writer::start(conn, &config)?;
+        let fail_stop = Arc::default();
+        let readers = Readers::open(&config, Arc::clone(&fail_stop))?;
+        let writer = Writer::start(conn, &config, fail_stop)?;
         tracing::info!(
             path = %config.path.display(),
             readers = readers.size(),
@@ -116,8 +117,10 @@ impl Db {
     /// `read`/`write` calls get `StorageError::Closed`.
     pub async fn close(&self) -> Result<(), StorageError> {
         self.inner.writer.stop_accepting();
-        // Readers first: the final TRUNCATE checkpoint waits for open read transactions,
-        // and the writer, as the last connection, then removes the -wal file.
+        // The writer thread starts its final TRUNCATE checkpoint as soon as its queue
+        // is drained, concurrently with this (it waits up to half a second for read
+        // transactions still open). Whichever connection closes last, often a reader,
+        // removes the -wal file; after a failed sync none checkpoints (`fail_stop`).
         self.inner.readers.close().await;
         self.inner.writer.join().await
     }

@@ -30,21 +30,37 @@ impl FailStop {
             .map(|r| StorageError::FailStopped(r.to_string()))
     }
 
+    /// Before `conn` closes: after a failed sync, SQLite's own checkpoint when the last
+    /// connection closes must not run either (whichever connection that is: the
+    /// writer, a reader or the checkpoint thread's).
+    pub(crate) fn before_close(&self, conn: &rusqlite::Connection) {
+        if self.reason().is_none() {
+            return;
+        }
+        let no_checkpoint = rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE;
+        if let Err(err) = conn.set_db_config(no_checkpoint, true) {
+            tracing::error!(error = %err, "could not stop SQLite's checkpoint on close");
+        }
+    }
+
     /// Stops writes if `err` is a failed sync (returns whether it is); `during` says
     /// what was syncing, for the log and the error.
     pub(crate) fn check(&self, err: &rusqlite::Error, during: &str) -> bool {
         if !is_sync_failure(err) {
             return false;
         }
-        let reason = format!("{during}: {err}");
-        if self.reason.set(reason.clone()).is_ok() {
+        self.stop(format!("{during}: {err}"));
+        true
+    }
+
+    /// Stops writes for good, with `reason` for the log and the error.
+    pub(crate) fn stop(&self, reason: String) {
+        if self.reason.set(reason).is_ok() {
             tracing::error!(
-                error = %err,
-                during,
+                reason = self.reason().unwrap_or_default(),
                 "an fsync of the database failed; refusing every write from now on (restart after checking the disk)"
             );
         }
-        true
     }
 }
 

@@ -158,12 +158,18 @@ fn run_exclusive(conn: &Connection, job: Box<dyn Job>, stats: &Stats) {
     }
     let completion = job.run(conn);
     let mut outcome = None;
+    if crate::wal_writes::sync_failed(conn) {
+        stats
+            .fail_stop
+            .stop("an exclusive write's commit: disk I/O error (fsync)".into());
+        outcome = stats.fail_stop.refusal();
+    }
     if !conn.is_autocommit() {
         tracing::error!("an exclusive write job left a transaction open; rolling it back");
         if let Err(err) = exec(conn, "ROLLBACK") {
             tracing::error!(error = %err, "rollback after an exclusive job failed");
         }
-        outcome = Some(StorageError::TransactionLeftOpen);
+        outcome = outcome.or(Some(StorageError::TransactionLeftOpen));
     }
     if let Err(err) = exec(conn, "PRAGMA foreign_keys = ON") {
         tracing::error!(error = %err, "could not switch foreign keys back on");

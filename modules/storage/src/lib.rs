@@ -25,6 +25,7 @@ pub mod private_files;
 mod query_budget;
 mod readers;
 mod spans;
+mod wal_gathered;
 mod wal_writes;
 mod writer;
 

@@ -10,6 +10,7 @@
 use crate::config::StorageConfig;
 use crate::connection::open_reader;
 use crate::error::{panic_message, StorageError};
+use crate::fail_stop::FailStop;
 use crate::observer::ObserverSlot;
 use crate::query_budget::QueryBudget;
 use rusqlite::Connection;
@@ -90,12 +91,14 @@ pub struct Readers {
     observer: Arc<ObserverSlot>,
 }
 
-fn reader_loop(conn: Connection, budget: QueryBudget, queue: &Queue) {
+fn reader_loop(conn: Connection, budget: QueryBudget, queue: &Queue, fail_stop: &FailStop) {
     while let Some(job) = queue.next() {
         budget.start();
         job(&conn);
         budget.stop();
     }
+    // The writer may close first: then this closes last (see `fail_stop`).
+    fail_stop.before_close(&conn);
     if let Err((_, err)) = conn.close() {
         tracing::warn!(error = %err, "closing a reader connection failed");
     }
@@ -117,7 +120,10 @@ fn end_dangling_transaction(conn: &Connection) -> bool {
 }
 
 impl Readers {
-    pub(crate) fn open(config: &StorageConfig) -> Result<Readers, StorageError> {
+    pub(crate) fn open(
+        config: &StorageConfig,
+        fail_stop: Arc<FailStop>,
+    ) -> Result<Readers, StorageError> {
         let size = config.reader_count();
         // Every connection first, so a failure leaves no thread behind.
         let conns = (0..size)
@@ -132,9 +138,10 @@ impl Readers {
         for (i, conn) in conns.into_iter().enumerate() {
             let queue = Arc::clone(&readers.queue);
             let budget = QueryBudget::install(&conn, config.query_timeout);
+            let fail_stop = Arc::clone(&fail_stop);
             let thread = std::thread::Builder::new()
                 .name(format!("hearth-reader-{i}"))
-                .spawn(move || reader_loop(conn, budget, &queue))?;
+                .spawn(move || reader_loop(conn, budget, &queue, &fail_stop))?;
             readers.lock_threads().push(thread);
         }
         Ok(readers)

@@ -27,125 +27,12 @@
 //! second line, writes after a sync go straight to the file until one ends a frame
 //! header's worth of bytes or more (the tail of a split header is shorter than that).
 
+use crate::wal_gathered::Gathered;
+#[cfg(test)]
+use crate::wal_gathered::{FRAME_HEADER, MAX_CALL};
 use rusqlite::ffi;
 use std::ffi::{c_char, c_int, c_void};
 use std::sync::OnceLock;
-
-/// SQLite's frame header size (WAL_FRAME_HDRSIZE); its bytes 4..8 are the database
-/// size after the commit, zero in every frame but a commit's last.
-const FRAME_HEADER: usize = 24;
-
-fn is_commit_header(data: &[u8]) -> bool {
-    data.len() == FRAME_HEADER && data[4..8] != [0; 4]
-}
-
-/// Larger transactions (migrations, imports) are written out in pieces of about this.
-const WRITE_AT: usize = 64 * 1024;
-
-/// The most one call to the default VFS writes: its unix write masks the length to 17
-/// bits (`seekAndWriteFd`), so anything from 128 KiB up would be cut short.
-const MAX_CALL: usize = 64 * 1024;
-
-/// Frame writes waiting to be written together, and what decides when.
-#[derive(Default)]
-pub(crate) struct Gathered {
-    bytes: Vec<u8>,
-    offset: i64,
-    /// The previous call on the file was a read or a sync: the next write goes
-    /// straight to the file (see the module comment).
-    straight_next: bool,
-    /// The previous write was the header of a commit frame: its page ends the commit.
-    commit_header: bool,
-    /// The file has no powersafe overwrite: nothing is gathered (see the module
-    /// comment).
-    pass_through: bool,
-}
-
-impl Gathered {
-    fn passing_through() -> Self {
-        Gathered {
-            pass_through: true,
-            ..Gathered::default()
-        }
-    }
-
-    /// A write of `data` at `offset`; `write` puts bytes in the file. Returns an
-    /// SQLite result code.
-    pub(crate) fn write(
-        &mut self,
-        data: &[u8],
-        offset: i64,
-        write: &mut dyn FnMut(&[u8], i64) -> c_int,
-    ) -> c_int {
-        if self.pass_through {
-            return write(data, offset);
-        }
-        if std::mem::take(&mut self.straight_next) {
-            let rc = match self.flush(write) {
-                ffi::SQLITE_OK => write(data, offset),
-                rc => rc,
-            };
-            // The tail of a header split by a sync: its page follows, straight too.
-            self.straight_next = data.len() < FRAME_HEADER;
-            // A commit's first frame can follow a read too: its page still ends it.
-            self.commit_header = is_commit_header(data);
-            return rc;
-        }
-        if !self.bytes.is_empty() && offset != self.end() {
-            let rc = self.flush(write);
-            if rc != ffi::SQLITE_OK {
-                return rc;
-            }
-        }
-        if self.bytes.is_empty() {
-            self.offset = offset;
-        }
-        self.bytes.extend_from_slice(data);
-        let ends_commit = self.commit_header;
-        self.commit_header = is_commit_header(data);
-        if ends_commit || self.bytes.len() >= WRITE_AT {
-            self.flush(write)
-        } else {
-            ffi::SQLITE_OK
-        }
-    }
-
-    /// Writes out what is gathered. On failure the bytes are dropped: SQLite abandons
-    /// the transaction, and a later one writes its frames afresh.
-    pub(crate) fn flush(&mut self, write: &mut dyn FnMut(&[u8], i64) -> c_int) -> c_int {
-        self.commit_header = false;
-        if self.bytes.is_empty() {
-            return ffi::SQLITE_OK;
-        }
-        let mut rc = ffi::SQLITE_OK;
-        let mut offset = self.offset;
-        for piece in self.bytes.chunks(MAX_CALL) {
-            rc = write(piece, offset);
-            if rc != ffi::SQLITE_OK {
-                break;
-            }
-            offset += piece.len() as i64;
-        }
-        self.bytes.clear();
-        if self.bytes.capacity() > 2 * WRITE_AT {
-            self.bytes.shrink_to(WRITE_AT);
-        }
-        rc
-    }
-
-    /// After a read or a sync.
-    pub(crate) fn write_next_straight(&mut self) {
-        self.straight_next = true;
-    }
-
-    fn note_other_call(&mut self) {
-        self.straight_next = false;
-    }
-
-    fn end(&self) -> i64 {
-        self.offset + self.bytes.len() as i64
-    }
-}
 
 /// A WAL file as SQLite sees it: our methods, then the default VFS's file after it.
 #[repr(C)]
@@ -154,6 +41,8 @@ struct WalFile {
     base: ffi::sqlite3_file,
     real: *mut ffi::sqlite3_file,
     gathered: Gathered,
+    /// A sync of this file failed (see `sync_failed`).
+    sync_failed: bool,
 }
 
 /// Where the default VFS's file starts inside our allocation.
@@ -230,6 +119,7 @@ unsafe extern "C" fn open(
                 },
                 real,
                 gathered: Gathered::default(),
+                sync_failed: false,
             },
         );
         let rc = base_open(base, name, real, flags, out_flags);
@@ -263,6 +153,29 @@ unsafe fn powersafe_overwrite(name: *const c_char, real: *mut ffi::sqlite3_file)
         };
         let uri_allows = name.is_null() || ffi::sqlite3_uri_boolean(name, c"psow".as_ptr(), 1) != 0;
         characteristics & ffi::SQLITE_IOCAP_POWERSAFE_OVERWRITE != 0 && uri_allows
+    }
+}
+
+/// Whether a sync of `conn`'s WAL file has ever failed. Commits sync only the WAL, so
+/// this sees a failed commit sync whoever ran the COMMIT (an exclusive job does its
+/// own, and its error reaches only the job's caller); see `fail_stop`.
+pub(crate) fn sync_failed(conn: &rusqlite::Connection) -> bool {
+    let mut file: *mut ffi::sqlite3_file = std::ptr::null_mut();
+    // SAFETY: the handle is valid while `conn` is borrowed and used by this thread
+    // only; JOURNAL_POINTER (answered by SQLite itself, not the VFS) writes one
+    // pointer, to the WAL file while the database is in WAL mode. Only a file whose
+    // methods are ours is a WalFile.
+    unsafe {
+        let rc = ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            ffi::SQLITE_FCNTL_JOURNAL_POINTER,
+            (&mut file as *mut *mut ffi::sqlite3_file).cast(),
+        );
+        rc == ffi::SQLITE_OK
+            && !file.is_null()
+            && std::ptr::eq((*file).pMethods, &WAL_METHODS)
+            && (*file.cast::<WalFile>()).sync_failed
     }
 }
 
@@ -390,7 +303,11 @@ unsafe extern "C" fn sync(file: *mut ffi::sqlite3_file, flags: c_int) -> c_int {
     unsafe {
         let w = wal(file);
         let rc = match flush(w) {
-            ffi::SQLITE_OK => real_methods(w).xSync.expect("xSync")(w.real, flags),
+            ffi::SQLITE_OK => {
+                let rc = real_methods(w).xSync.expect("xSync")(w.real, flags);
+                w.sync_failed |= rc != ffi::SQLITE_OK;
+                rc
+            }
             rc => rc,
         };
         w.gathered.write_next_straight();

@@ -131,8 +131,8 @@ pub(crate) struct Stats {
     largest_batch: AtomicU64,
     queue_depth: AtomicU64,
     pub(crate) observer: ObserverSlot,
-    /// Shared by the writer and checkpoint threads and every submitter.
-    pub(crate) fail_stop: crate::fail_stop::FailStop,
+    /// Shared by the writer, checkpoint and reader threads and every submitter.
+    pub(crate) fail_stop: Arc<crate::fail_stop::FailStop>,
 }
 
 impl Stats {
@@ -210,9 +210,16 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn start(conn: Connection, config: &StorageConfig) -> Result<Writer, StorageError> {
+    pub(crate) fn start(
+        conn: Connection,
+        config: &StorageConfig,
+        fail_stop: Arc<crate::fail_stop::FailStop>,
+    ) -> Result<Writer, StorageError> {
         let (sender, receiver) = mpsc::channel(config.effective_queue_capacity());
-        let stats = Arc::new(Stats::default());
+        let stats = Arc::new(Stats {
+            fail_stop,
+            ..Stats::default()
+        });
         let max_batch = config.effective_max_batch();
         let thread_stats = Arc::clone(&stats);
         let checkpointer = Checkpointer::start(config, Arc::clone(&stats))?;
