@@ -96,7 +96,32 @@ pub fn build(
         .data(services.observability.clone());
     let mut http = http.clone();
     http.observe = Some(services.observability);
+    http.allow = Arc::new(allow_table());
     http::stack(route, &http).boxed()
+}
+
+/// The methods of every route above, for `Allow` on a 405 (the records endpoint sets its
+/// own): the static API's from its generated document, the dashboard's from its table.
+fn allow_table() -> http::AllowTable {
+    let spec: serde_json::Value = serde_json::from_str(&openapi::api_service().spec())
+        .expect("poem-openapi always produces valid JSON");
+    let mut table = http::AllowTable::new().openapi("/api/v1", &spec);
+    for path in [
+        "/",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/api/v1/openapi.json",
+        "/api/docs",
+        "/api/docs/problems",
+        "/static/*path",
+    ] {
+        table = table.route(path, &["GET"]);
+    }
+    for (path, methods) in admin::Admin::route_methods() {
+        table = table.route(&format!("/admin{path}"), methods);
+    }
+    table
 }
 
 /// The `metrics_bind` listener's routes: `/metrics` and nothing else, in the same stack.
@@ -115,5 +140,6 @@ pub fn metrics_only(
         .data(observability.clone());
     let mut http = http.clone();
     http.observe = Some(observability);
+    http.allow = Arc::new(http::AllowTable::new().route("/metrics", &["GET"]));
     http::stack(route, &http).boxed()
 }

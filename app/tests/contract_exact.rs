@@ -1,0 +1,87 @@
+//! Issue 15 section 3: answers that schemathesis (all checks, ops/contract/run.sh) found
+//! to disagree with the document or with HTTP itself, each reproduced over real HTTP.
+
+mod common;
+
+use common::posts::{create, setup};
+use common::{assert_problem, spawn_app};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+async fn allow_of(app: &common::TestApp, method: &str, path: &str) -> String {
+    let method = Method::from_bytes(method.as_bytes()).unwrap();
+    let resp = app.req(method, path, None).send().await.unwrap();
+    let Some(allow) = resp.headers().get("allow").cloned() else {
+        let status = resp.status();
+        panic!("{status} for {path} without Allow: {}", resp.text().await.unwrap());
+    };
+    let allow = allow.to_str().unwrap().to_owned();
+    assert_problem(resp, 405, "method_not_allowed").await;
+    allow
+}
+
+/// RFC 9110 15.5.6: a 405 lists the methods the path has, on every kind of route.
+#[tokio::test]
+async fn every_405_carries_allow() {
+    let app = spawn_app().await;
+    // The static API (poem-openapi's router), by fixed and templated paths.
+    assert_eq!(allow_of(&app, "TRACE", "/api/v1/auth/login").await, "POST");
+    assert_eq!(allow_of(&app, "PUT", "/api/v1/auth/me").await, "GET, HEAD");
+    assert_eq!(
+        allow_of(&app, "PUT", "/api/v1/users/some-id").await,
+        "GET, HEAD, PATCH, DELETE"
+    );
+    assert_eq!(
+        allow_of(&app, "DELETE", "/api/v1/collections").await,
+        "GET, HEAD, POST"
+    );
+    // The plain routes and the dashboard.
+    assert_eq!(allow_of(&app, "POST", "/healthz").await, "GET, HEAD");
+    assert_eq!(
+        allow_of(&app, "DELETE", "/api/v1/openapi.json").await,
+        "GET, HEAD"
+    );
+    assert_eq!(allow_of(&app, "PUT", "/static/app.css").await, "GET, HEAD");
+    assert_eq!(
+        allow_of(&app, "PUT", "/admin/login").await,
+        "GET, HEAD, POST"
+    );
+}
+
+/// API.md 2.2: view, update and delete hide records from callers who may not see them
+/// (404), but an anonymous caller on an `owner` (or `authenticated`, `role:…`) rule is
+/// simply not signed in: no record can be theirs, so 401 says what to do and leaks nothing.
+#[tokio::test]
+async fn anonymous_writes_on_owner_rules_are_401() {
+    let (app, _admin) = setup().await;
+    let (_, alice) = app.user_token("alice@example.org", &[]).await;
+    let post: Value = create(&app, &alice, "/api/v1/posts", json!({"title": "mine"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!("/api/v1/posts/{}", post["id"].as_str().unwrap());
+    for (method, body) in [
+        (Method::PATCH, Some(json!({"title": "anon"}))),
+        (Method::PUT, Some(json!({"title": "anon"}))),
+        (Method::DELETE, None),
+    ] {
+        let mut req = app.req(method.clone(), &path, None);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.headers()["www-authenticate"], "Bearer", "{method}");
+        assert_problem(resp, 401, "unauthenticated").await;
+    }
+    // A record that does not exist answers the same, so 401 tells nothing about ids.
+    let resp = app
+        .req(Method::DELETE, "/api/v1/posts/no-such-id", None)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 401, "unauthenticated").await;
+    // And the record is untouched.
+    let got = app.get_json(&path, None).await;
+    assert_eq!(got["title"], "mine");
+}
