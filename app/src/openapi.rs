@@ -56,6 +56,7 @@ pub fn new_document() -> Arc<ApiDocument> {
     let mut base = serde_json::from_str(&api_service().spec())
         .expect("poem-openapi always produces valid JSON");
     close_request_objects(&mut base);
+    auth::document_auth_schemas(&mut base);
     Arc::new(ApiDocument::new(base))
 }
 

@@ -116,7 +116,10 @@ mod tests {
     fn templates_match_by_segment_and_the_most_literal_route_wins() {
         let table = AllowTable::new()
             .route("/", &["get"])
-            .route("/api/v1/{collection}/{id}", &["get", "put", "patch", "delete"])
+            .route(
+                "/api/v1/{collection}/{id}",
+                &["get", "put", "patch", "delete"],
+            )
             .route("/api/v1/auth/tokens/:id", &["delete"])
             .route("/static/*path", &["GET"]);
         assert_eq!(table.lookup("/"), Some("GET, HEAD"));

@@ -2,6 +2,7 @@
 //! poem-openapi's rejections, and panics (500 `internal`; the connection stays usable and
 //! the cause goes only to the log).
 
+use super::AllowTable;
 use futures_util::FutureExt;
 use kernel::{Problem, ProblemCode, RequestId, RouteTemplate};
 use poem::error::{
@@ -13,7 +14,6 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use poem_openapi::error::{
     AuthorizationError, ContentTypeError, ParseParamError, ParsePathError, ParseRequestPayloadError,
 };
-use super::AllowTable;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
