@@ -3,7 +3,9 @@
 Logs in as the admin, creates two collections that between them use every field type
 and option (API.md 2.2), seeds a few records, then prints COUNT personal tokens of the
 admin (scopes read, write, admin), one a line: each schemathesis run gets its own, as
-some runs revoke theirs (logging out with a personal token revokes it).
+some runs revoke theirs (logging out with a personal token revokes it). Then one
+session access token, for the run of the personal-token routes (only an interactive
+login may create or revoke personal tokens).
 Standard library only, so it runs before anything else is installed.
 
 usage: seed.py BASE_URL EMAIL COUNT   (the password comes on stdin)
@@ -129,6 +131,8 @@ def main():
             "name": f"contract run {i}", "scopes": ["read", "write", "admin"],
         }, token, expect=(201,))
         print(created["token"])
+    # And one login session, last: creating and revoking personal tokens needs one.
+    print(token)
 
 
 if __name__ == "__main__":
