@@ -156,3 +156,49 @@ async fn the_document_states_settings_bounds_and_email_format() {
         assert_problem(resp, 422, "validation_failed").await;
     }
 }
+
+/// A field's `default` applies on create only: absent from a replace means null, from a
+/// patch unchanged. The document said `default` on all three, so generated clients
+/// (openapi-python-client) sent the defaults in every patch, resetting fields.
+#[tokio::test]
+async fn defaults_are_documented_on_create_only() {
+    let (app, admin) = setup().await;
+    let doc = app.get_json("/api/v1/openapi.json", Some(&admin)).await;
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["posts.Create"]["properties"]["views"]["default"], 0);
+    assert_eq!(
+        schemas["posts.Create"]["properties"]["status"]["default"],
+        "draft"
+    );
+    for name in ["posts.Replace", "posts.Patch"] {
+        for (field, schema) in schemas[name]["properties"].as_object().unwrap() {
+            assert!(schema.get("default").is_none(), "{name}.{field}: {schema}");
+        }
+    }
+    // What the server does, which the document now says: a patch leaves the rest alone.
+    let (_, alice) = app.user_token("alice@example.org", &[]).await;
+    let post: Value = create(
+        &app,
+        &alice,
+        "/api/v1/posts",
+        json!({"title": "t", "views": 7, "status": "published"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let path = format!("/api/v1/posts/{}", post["id"].as_str().unwrap());
+    let patched: Value = app
+        .req(Method::PATCH, &path, Some(&alice))
+        .json(&json!({"title": "u"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (patched["views"].as_i64(), patched["status"].as_str()),
+        (Some(7), Some("published"))
+    );
+}

@@ -70,6 +70,8 @@ with client as c:
                                               body=models.NotesPatch(title="patched", views=99))
     patched = expect(resp, HTTPStatus.OK)
     assert patched.title == "patched" and patched.version == made[1].version + 1, patched
+    # Fields the patch did not name keep their values (no default sent for them).
+    assert patched.status == models.NotesRecordStatus.PUBLISHED and patched.score == 0.5, patched
     stale = expect(notes["patch_notes"].sync_detailed(
         made[1].id, client=c, if_match=etag, body=models.NotesPatch(title="again")),
         HTTPStatus.PRECONDITION_FAILED)
