@@ -998,20 +998,13 @@ export interface components {
         };
         "notes.Replace": {
             title: string;
-            /**
-             * Format: int64
-             * @default 0
-             */
-            views: number | null;
+            /** Format: int64 */
+            views?: number | null;
             /** Format: double */
             score?: number | null;
-            /** @default false */
-            done: boolean | null;
-            /**
-             * @default draft
-             * @enum {string|null}
-             */
-            status: "draft" | "published" | null;
+            done?: boolean | null;
+            /** @enum {string|null} */
+            status?: "draft" | "published" | null;
             /** Format: date */
             due?: string | null;
             /** Format: date-time */
@@ -1024,20 +1017,13 @@ export interface components {
         };
         "notes.Patch": {
             title?: string;
-            /**
-             * Format: int64
-             * @default 0
-             */
-            views: number | null;
+            /** Format: int64 */
+            views?: number | null;
             /** Format: double */
             score?: number | null;
-            /** @default false */
-            done: boolean | null;
-            /**
-             * @default draft
-             * @enum {string|null}
-             */
-            status: "draft" | "published" | null;
+            done?: boolean | null;
+            /** @enum {string|null} */
+            status?: "draft" | "published" | null;
             /** Format: date */
             due?: string | null;
             /** Format: date-time */
