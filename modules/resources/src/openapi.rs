@@ -39,8 +39,8 @@ fn security(col: &Collection, action: Action) -> Value {
 
 fn nullable(mut schema: Value) -> Value {
     if let Some(obj) = schema.as_object_mut() {
-        if obj.is_empty() {
-            // `{}` (any JSON) already admits null.
+        if !obj.contains_key("type") {
+            // No type (a `json` field: any JSON) already admits null.
             return schema;
         }
         obj.insert("nullable".into(), json!(true));
@@ -75,8 +75,13 @@ fn system_properties() -> Map<String, Value> {
 
 fn field_schema(field: &crate::schema::FieldDef) -> Value {
     let mut schema = field.ty.openapi_schema();
-    if let (Some(obj), Some(d)) = (schema.as_object_mut(), &field.description) {
-        obj.insert("description".into(), json!(d));
+    if let Some(obj) = schema.as_object_mut() {
+        if let Some(d) = &field.description {
+            obj.insert("description".into(), json!(d));
+        }
+        if let Some(example) = crate::openapi_examples::example(field) {
+            obj.insert("example".into(), example);
+        }
     }
     schema
 }
