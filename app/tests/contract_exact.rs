@@ -225,3 +225,27 @@ async fn field_examples_make_a_record_the_server_accepts() {
     let resp = create(&app, &admin, "/api/v1/posts", Value::Object(body)).await;
     assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
 }
+
+/// poem-openapi's `allOf: [{$ref: enum}, {description}]` stopped openapi-python-client
+/// ("Cannot take allOf a non-object": the collections API vanished from the client); a
+/// described enum reference is now the enum itself, with its description.
+#[tokio::test]
+async fn described_enum_references_are_inlined() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let doc = app.get_json("/api/v1/openapi.json", Some(&admin)).await;
+    let on_delete = &doc["components"]["schemas"]["FieldDefinition"]["properties"]["on_delete"];
+    assert!(on_delete.get("allOf").is_none(), "{on_delete}");
+    assert_eq!(on_delete["type"], "string");
+    let values: Vec<&str> = on_delete["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(values.len(), 3, "{on_delete}");
+    assert!(on_delete["description"]
+        .as_str()
+        .unwrap()
+        .contains("relation"));
+}
