@@ -45,8 +45,11 @@ if [ ! -x .venv/contract/bin/pip ] && ! venv_works; then
   $sudo apt-get install -y -qq python3 python3-venv
 fi
 
-step "OpenAPI contract test (schemathesis)"
+step "OpenAPI contract test (schemathesis: every check, every phase)"
 ops/contract/run.sh
+
+step "generated clients: openapi-python-client and openapi-typescript + openapi-fetch round-trip records (ops/clients)"
+ops/clients/run.sh
 
 step "crash test: SIGKILL while writing, every acknowledged record survives (ops/fault)"
 ops/fault/crash.sh

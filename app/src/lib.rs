@@ -19,6 +19,7 @@ mod restore;
 mod routes;
 pub mod server;
 mod static_files;
+mod strict_bodies;
 pub mod tls;
 
 pub use application::{Application, StartError};

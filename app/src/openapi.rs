@@ -56,6 +56,8 @@ pub fn new_document() -> Arc<ApiDocument> {
     let mut base = serde_json::from_str(&api_service().spec())
         .expect("poem-openapi always produces valid JSON");
     close_request_objects(&mut base);
+    auth::document_auth_schemas(&mut base);
+    inline_described_enums(&mut base);
     Arc::new(ApiDocument::new(base))
 }
 
@@ -97,6 +99,61 @@ fn close_request_objects(doc: &mut Value) {
         }
         schema_refs(&Value::Object(schema.clone()), &mut pending);
     }
+}
+
+/// poem-openapi documents a described reference as `allOf: [{$ref}, {description}]`.
+/// For a reference to an enum (not an object) that is a schema some generators cannot
+/// take (openapi-python-client: "Cannot take allOf a non-object"), so such a property
+/// becomes a copy of the enum with its description: the same values, the same meaning.
+fn inline_described_enums(doc: &mut Value) {
+    let Some(components) = doc.pointer("/components/schemas").cloned() else {
+        return;
+    };
+    fn walk(value: &mut Value, components: &Value) {
+        match value {
+            Value::Object(map) => {
+                if let Some(inlined) = inlined_enum(map, components) {
+                    *value = inlined;
+                    return;
+                }
+                map.values_mut().for_each(|v| walk(v, components));
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, components)),
+            _ => {}
+        }
+    }
+    if let Some(paths) = doc.get_mut("paths") {
+        walk(paths, &components);
+    }
+    if let Some(schemas) = doc.pointer_mut("/components/schemas") {
+        walk(schemas, &components);
+    }
+}
+
+/// `map` as an inline enum, if it is `allOf` of one enum reference and descriptions only.
+fn inlined_enum(map: &serde_json::Map<String, Value>, components: &Value) -> Option<Value> {
+    let parts = map.get("allOf")?.as_array()?;
+    let mut target = None;
+    for part in parts {
+        let part = part.as_object()?;
+        if let Some(r) = part.get("$ref").and_then(Value::as_str) {
+            let name = r.strip_prefix("#/components/schemas/")?;
+            target = Some(components.get(name)?.clone());
+        } else if part.keys().any(|k| k != "description" && k != "title") {
+            return None;
+        }
+    }
+    let mut target = target?;
+    let enum_ = target.as_object_mut()?;
+    if !enum_.contains_key("enum") {
+        return None;
+    }
+    for (key, v) in map {
+        if key != "allOf" {
+            enum_.insert(key.clone(), v.clone());
+        }
+    }
+    Some(target)
 }
 
 /// Names of the component schemas `value` refers to, at any depth.

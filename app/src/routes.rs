@@ -2,6 +2,7 @@
 
 use crate::api_dispatch::ApiDispatch;
 use crate::metrics_access::MetricsAccess;
+use crate::strict_bodies::StrictBodies;
 use crate::{docs, health, http, openapi, static_files};
 use auth::{AuthService, Authenticate};
 use kernel::ApiDocument;
@@ -42,6 +43,8 @@ pub fn build(
     let api_tags = ApiRouteTags::new(openapi::api_routes(), move |name| {
         resources.has_collection(name)
     });
+    let api_spec: serde_json::Value = serde_json::from_str(&openapi::api_service().spec())
+        .expect("poem-openapi always produces valid JSON");
     let route = Route::new()
         .at("/", get(root).with(Tag("/")))
         .at("/healthz", get(health::healthz).with(Tag("/healthz")))
@@ -64,7 +67,8 @@ pub fn build(
         .nest(
             "/api/v1",
             ApiDispatch {
-                system: openapi::api_service().into_endpoint(),
+                // Types checked strictly first: poem-openapi coerces and takes nulls.
+                system: StrictBodies::new(openapi::api_service().into_endpoint(), &api_spec),
                 records: RecordsEndpoint::new(services.resources.clone()),
             }
             // Authenticate outside, so the rate limit knows the caller; the auth
@@ -96,7 +100,30 @@ pub fn build(
         .data(services.observability.clone());
     let mut http = http.clone();
     http.observe = Some(services.observability);
+    http.allow = Arc::new(allow_table(&api_spec));
     http::stack(route, &http).boxed()
+}
+
+/// The methods of every route above, for `Allow` on a 405 (the records endpoint sets its
+/// own): the static API's from its generated document, the dashboard's from its table.
+fn allow_table(api_spec: &serde_json::Value) -> http::AllowTable {
+    let mut table = http::AllowTable::new().openapi("/api/v1", api_spec);
+    for path in [
+        "/",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/api/v1/openapi.json",
+        "/api/docs",
+        "/api/docs/problems",
+        "/static/*path",
+    ] {
+        table = table.route(path, &["GET"]);
+    }
+    for (path, methods) in admin::Admin::route_methods() {
+        table = table.route(&format!("/admin{path}"), methods);
+    }
+    table
 }
 
 /// The `metrics_bind` listener's routes: `/metrics` and nothing else, in the same stack.
@@ -115,5 +142,6 @@ pub fn metrics_only(
         .data(observability.clone());
     let mut http = http.clone();
     http.observe = Some(observability);
+    http.allow = Arc::new(http::AllowTable::new().route("/metrics", &["GET"]));
     http::stack(route, &http).boxed()
 }

@@ -61,12 +61,10 @@ async fn section_2_2_rules_owner_roles_and_denials() {
         "not_found",
     )
     .await;
-    assert_problem(
-        app.req(Method::DELETE, &path, None).send().await.unwrap(),
-        404,
-        "not_found",
-    )
-    .await;
+    // Anonymous: no record is theirs, so 401 (sign in) rather than 404 (API.md 2.2).
+    let resp = app.req(Method::DELETE, &path, None).send().await.unwrap();
+    assert_eq!(resp.headers()["www-authenticate"], "Bearer");
+    assert_problem(resp, 401, "unauthenticated").await;
     assert_eq!(
         app.req(Method::DELETE, &path, Some(&alice))
             .send()

@@ -1,8 +1,11 @@
 """Seeds a fresh Hearth server for the contract test (ops/contract/run.sh).
 
 Logs in as the admin, creates two collections that between them use every field type
-and option (API.md 2.2), seeds a few records, then prints COUNT fresh access tokens of
-the admin, one a line (each schemathesis run gets its own: some runs log theirs out).
+and option (API.md 2.2), seeds a few records, then prints COUNT personal tokens of the
+admin (scopes read, write, admin), one a line: each schemathesis run gets its own, as
+some runs revoke theirs (logging out with a personal token revokes it). Then one
+session access token, for the run of the personal-token routes (only an interactive
+login may create or revoke personal tokens).
 Standard library only, so it runs before anything else is installed.
 
 usage: seed.py BASE_URL EMAIL COUNT   (the password comes on stdin)
@@ -121,9 +124,15 @@ def main():
         }, token, expect=(201,))
     call(base, "POST", "/api/v1/contract_posts", {"title": "Bare"}, token, expect=(201,))
     print(f"--- seeded {len(authors) + 1} authors and {len(authors) + 1} posts", file=sys.stderr)
-    for _ in range(count):
-        login = call(base, "POST", "/api/v1/auth/login", {"email": email, "password": password})
-        print(login["access_token"])
+    # Personal tokens, not login sessions: they do not expire mid-run (an access token
+    # lives 15 minutes) and creating one needs this interactive login (API.md 3).
+    for i in range(count):
+        created = call(base, "POST", "/api/v1/auth/tokens", {
+            "name": f"contract run {i}", "scopes": ["read", "write", "admin"],
+        }, token, expect=(201,))
+        print(created["token"])
+    # And one login session, last: creating and revoking personal tokens needs one.
+    print(token)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 //! limiting is not here: it needs to know the caller, so it wraps the API inside the auth
 //! middleware (see `routes`).
 
+mod allow;
 mod body_limit;
 mod client_ip;
 mod cors;
@@ -12,6 +13,7 @@ mod rate_limit;
 mod request_id;
 mod security_headers;
 
+pub use allow::AllowTable;
 pub use body_limit::BodyLimit;
 pub use client_ip::{client_ip, ClientIps};
 pub use cors::Cors;
@@ -41,6 +43,8 @@ pub struct HttpOptions {
     /// Access log, metrics and dashboard stats for every request; `None` in stack tests
     /// that have no application around them. Set by `routes::build`.
     pub observe: Option<observability::Observability>,
+    /// The methods of every route, for the `Allow` header of a 405; set by `routes::build`.
+    pub allow: std::sync::Arc<AllowTable>,
 }
 
 impl HttpOptions {
@@ -53,6 +57,7 @@ impl HttpOptions {
             cors: Cors::new(&config.security.cors),
             traces: config.otel.enabled(),
             observe: None,
+            allow: Default::default(),
         }
     }
 }
@@ -69,7 +74,7 @@ where
             options.body_limit,
             options.body_read_timeout,
         ))
-        .with(Problems)
+        .with(Problems::new(options.allow.clone()))
         .with(options.cors.clone())
         .with(SecurityHeaders::new(options.https))
         // The access log, metrics and stats: inside the request span (so the access log

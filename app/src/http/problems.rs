@@ -2,6 +2,7 @@
 //! poem-openapi's rejections, and panics (500 `internal`; the connection stays usable and
 //! the cause goes only to the log).
 
+use super::AllowTable;
 use futures_util::FutureExt;
 use kernel::{Problem, ProblemCode, RequestId, RouteTemplate};
 use poem::error::{
@@ -14,8 +15,18 @@ use poem_openapi::error::{
     AuthorizationError, ContentTypeError, ParseParamError, ParsePathError, ParseRequestPayloadError,
 };
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 
-pub struct Problems;
+/// Renders problems; `allow` gives 405s their `Allow` header.
+pub struct Problems {
+    allow: Arc<AllowTable>,
+}
+
+impl Problems {
+    pub fn new(allow: Arc<AllowTable>) -> Self {
+        Problems { allow }
+    }
+}
 
 /// Headers a middleware wants on the problem response rendered from this error (set with
 /// `poem::Error::set_data`), e.g. the rate limit state on a 404 from deeper in.
@@ -26,11 +37,11 @@ impl<E: Endpoint> Middleware<E> for Problems {
     type Output = ProblemsEndpoint<E>;
 
     fn transform(&self, ep: E) -> Self::Output {
-        ProblemsEndpoint(ep)
+        ProblemsEndpoint(ep, self.allow.clone())
     }
 }
 
-pub struct ProblemsEndpoint<E>(E);
+pub struct ProblemsEndpoint<E>(E, Arc<AllowTable>);
 
 impl<E: Endpoint> Endpoint for ProblemsEndpoint<E> {
     type Output = Response;
@@ -44,7 +55,14 @@ impl<E: Endpoint> Endpoint for ProblemsEndpoint<E> {
             Ok(Err(err)) => {
                 extra = err.data::<ErrorHeaders>().cloned();
                 route = err.data::<RouteTemplate>().cloned();
-                problem_for(&err)
+                let mut problem = problem_for(&err);
+                if err.is::<MethodNotAllowedError>() {
+                    problem.allow = self.1.lookup(&instance).map(str::to_owned);
+                    if let Some(allow) = &problem.allow {
+                        problem.detail = Some(format!("this path accepts {allow}"));
+                    }
+                }
+                problem
             }
             Err(panic) => {
                 let message = panic

@@ -75,6 +75,11 @@ impl Admin {
     }
 
     /// Every `/admin…` route, to be nested at `/admin`.
+    /// Each route's methods (paths under `/admin`), for `Allow` on a 405.
+    pub fn route_methods() -> &'static [(&'static str, &'static [&'static str])] {
+        pages::ROUTE_METHODS
+    }
+
     pub fn routes(&self) -> poem::endpoint::BoxEndpoint<'static, poem::Response> {
         pages::routes(self.clone())
     }

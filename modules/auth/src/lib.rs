@@ -29,7 +29,7 @@ mod throttle;
 mod token;
 mod users;
 
-pub use api::{AdminApi, AuthApi, TokensApi, UsersApi};
+pub use api::{document_auth_schemas, AdminApi, AuthApi, TokensApi, UsersApi};
 pub use emails::email_key;
 pub use error::AuthError;
 pub use middleware::Authenticate;

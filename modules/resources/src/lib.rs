@@ -13,6 +13,7 @@ mod error;
 pub mod fields;
 pub mod filter;
 mod openapi;
+mod openapi_examples;
 pub mod records;
 mod registry;
 mod repo;

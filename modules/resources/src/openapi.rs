@@ -39,8 +39,8 @@ fn security(col: &Collection, action: Action) -> Value {
 
 fn nullable(mut schema: Value) -> Value {
     if let Some(obj) = schema.as_object_mut() {
-        if obj.is_empty() {
-            // `{}` (any JSON) already admits null.
+        if !obj.contains_key("type") {
+            // No type (a `json` field: any JSON) already admits null.
             return schema;
         }
         obj.insert("nullable".into(), json!(true));
@@ -75,8 +75,13 @@ fn system_properties() -> Map<String, Value> {
 
 fn field_schema(field: &crate::schema::FieldDef) -> Value {
     let mut schema = field.ty.openapi_schema();
-    if let (Some(obj), Some(d)) = (schema.as_object_mut(), &field.description) {
-        obj.insert("description".into(), json!(d));
+    if let Some(obj) = schema.as_object_mut() {
+        if let Some(d) = &field.description {
+            obj.insert("description".into(), json!(d));
+        }
+        if let Some(example) = crate::openapi_examples::example(field) {
+            obj.insert("example".into(), example);
+        }
     }
     schema
 }
@@ -103,15 +108,19 @@ fn schemas(col: &Collection, base: &str, all: &[Arc<Collection>]) -> Map<String,
             },
         );
         record_required.push(json!(f.name));
-        let mut input = if f.required {
+        let input = if f.required {
             s.clone()
         } else {
             nullable(s.clone())
         };
-        if let (Some(obj), Some(d)) = (input.as_object_mut(), &f.default) {
+        // The default applies only on create: a replace's absent field is null, a
+        // patch's is unchanged. A `default` on those would have generated clients send
+        // it (openapi-python-client fills it in), resetting fields the caller never named.
+        let mut with_default = input.clone();
+        if let (Some(obj), Some(d)) = (with_default.as_object_mut(), &f.default) {
             obj.insert("default".into(), d.clone());
         }
-        create.insert(f.name.clone(), input.clone());
+        create.insert(f.name.clone(), with_default);
         patch.insert(f.name.clone(), input);
         if f.required && f.default.is_none() {
             create_required.push(json!(f.name));
@@ -153,11 +162,11 @@ fn schemas(col: &Collection, base: &str, all: &[Arc<Collection>]) -> Map<String,
         format!("{base}RecordPartial"),
         json!({"type": "object", "properties": partial_props}),
     );
+    out.insert(format!("{base}Create"), object(create, create_required));
     out.insert(
-        format!("{base}Create"),
-        object(create.clone(), create_required),
+        format!("{base}Replace"),
+        object(patch.clone(), replace_required),
     );
-    out.insert(format!("{base}Replace"), object(create, replace_required));
     out.insert(format!("{base}Patch"), object(patch, vec![]));
     out.insert(
         format!("{base}List"),

@@ -152,7 +152,11 @@ pub fn authorize(
     }
     match caller {
         Some(p) if owner_only => Ok(Access::OwnedBy(p.user_id.clone())),
-        _ if action.hides() => Err(Problem::not_found()),
+        // An anonymous caller whom signing in could admit (`owner`, `authenticated`,
+        // `role:…`) is told so: the answer does not depend on the record (no record is
+        // an anonymous caller's), so 401 leaks nothing that 404 would hide.
+        None if action.hides() && grants.is_empty() => Err(Problem::not_found()),
+        Some(_) if action.hides() => Err(Problem::not_found()),
         None => Err(Problem::unauthenticated(format!(
             "{} on this collection requires authentication",
             action.as_str()
@@ -240,6 +244,24 @@ mod tests {
         );
         let admin = user(&[], true, &Scope::ALL);
         assert_eq!(authorize(&r, Action::Delete, Some(&admin)), Ok(Access::All));
+    }
+
+    #[test]
+    fn anonymous_callers_whom_signing_in_could_admit_get_401_even_where_records_hide() {
+        for grants in [&["owner"][..], &["authenticated"], &["role:editor"]] {
+            for action in [Action::View, Action::Update, Action::Delete] {
+                assert_eq!(
+                    authorize(&rules(grants), action, None).unwrap_err().code,
+                    ProblemCode::Unauthenticated,
+                    "{grants:?} {action:?}"
+                );
+            }
+        }
+        assert_eq!(
+            authorize(&rules(&[]), Action::View, None).unwrap_err().code,
+            ProblemCode::NotFound,
+            "admins-only collections still hide their records"
+        );
     }
 
     #[test]

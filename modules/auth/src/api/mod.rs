@@ -4,11 +4,13 @@
 
 mod admin;
 mod bodies;
+mod schema_facts;
 mod session;
 mod tokens;
 mod users;
 
 pub use admin::AdminApi;
+pub use schema_facts::document_auth_schemas;
 pub use session::AuthApi;
 pub use tokens::TokensApi;
 pub use users::UsersApi;
