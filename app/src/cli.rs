@@ -84,6 +84,9 @@ pub struct SettingArgs {
     /// Time budget of one database query, e.g. 3s; 0 for none [env: HEARTH_QUERY_TIMEOUT]
     #[arg(long, global = true, value_name = "DURATION")]
     pub query_timeout: Option<String>,
+    /// List requests one caller may run at once, e.g. 4; 0 for no cap [env: HEARTH_MAX_CONCURRENT_LISTS]
+    #[arg(long, global = true, value_name = "N")]
+    pub max_concurrent_lists: Option<String>,
     /// Time allowed to send request headers, e.g. 10s [env: HEARTH_HEADER_READ_TIMEOUT]
     #[arg(long, global = true, value_name = "DURATION")]
     pub header_read_timeout: Option<String>,
@@ -189,6 +192,7 @@ impl SettingArgs {
             ("cache_size", &self.cache_size),
             ("body_limit", &self.body_limit),
             ("query_timeout", &self.query_timeout),
+            ("max_concurrent_lists", &self.max_concurrent_lists),
             ("header_read_timeout", &self.header_read_timeout),
             ("body_read_timeout", &self.body_read_timeout),
             ("shutdown_timeout", &self.shutdown_timeout),

@@ -69,7 +69,10 @@ pub fn build(
             ApiDispatch {
                 // Types checked strictly first: poem-openapi coerces and takes nulls.
                 system: StrictBodies::new(openapi::api_service().into_endpoint(), &api_spec),
-                records: RecordsEndpoint::new(services.resources.clone()),
+                records: RecordsEndpoint::new(
+                    services.resources.clone(),
+                    http.max_concurrent_lists,
+                ),
             }
             // Authenticate outside, so the rate limit knows the caller; the auth
             // endpoints and bad tokens are limited by address before it.

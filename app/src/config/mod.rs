@@ -33,6 +33,8 @@ pub struct Config {
     pub body_limit: usize,
     /// The time budget of one database read (a list with a costly filter); zero: none.
     pub query_timeout: Duration,
+    /// List requests one caller may have running at once; 0: no cap.
+    pub max_concurrent_lists: usize,
     pub header_read_timeout: Duration,
     /// How long a client may take to send a request body.
     pub body_read_timeout: Duration,
@@ -89,6 +91,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("cache_size", "HEARTH_CACHE_SIZE", "8MiB"),
     ("body_limit", "HEARTH_BODY_LIMIT", "1MiB"),
     ("query_timeout", "HEARTH_QUERY_TIMEOUT", "3s"),
+    ("max_concurrent_lists", "HEARTH_MAX_CONCURRENT_LISTS", "4"),
     ("header_read_timeout", "HEARTH_HEADER_READ_TIMEOUT", "10s"),
     ("body_read_timeout", "HEARTH_BODY_READ_TIMEOUT", "30s"),
     ("shutdown_timeout", "HEARTH_SHUTDOWN_TIMEOUT", "10s"),

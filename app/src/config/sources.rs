@@ -163,6 +163,15 @@ pub(super) fn resolve(
         })
     })?;
     let query_timeout = one(&field("query_timeout"), "query_timeout", parse::duration)?;
+    let max_concurrent_lists = one(
+        &field("max_concurrent_lists"),
+        "max_concurrent_lists",
+        |v| {
+            v.trim()
+                .parse::<usize>()
+                .map_err(|_| "expected a whole number (0 for no cap)".to_string())
+        },
+    )?;
     let positive = |v: &str| {
         parse::duration(v).and_then(|d| {
             if d.is_zero() {
@@ -251,6 +260,7 @@ pub(super) fn resolve(
         cache_size,
         body_limit,
         query_timeout,
+        max_concurrent_lists,
         header_read_timeout,
         body_read_timeout,
         shutdown_timeout,

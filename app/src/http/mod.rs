@@ -45,12 +45,15 @@ pub struct HttpOptions {
     pub observe: Option<observability::Observability>,
     /// The methods of every route, for the `Allow` header of a 405; set by `routes::build`.
     pub allow: std::sync::Arc<AllowTable>,
+    /// List requests one caller may have running at once (`max_concurrent_lists`; 0: no cap).
+    pub max_concurrent_lists: usize,
 }
 
 impl HttpOptions {
     pub fn from_config(config: &Config, https: bool) -> HttpOptions {
         HttpOptions {
             body_limit: config.body_limit,
+            max_concurrent_lists: config.max_concurrent_lists,
             body_read_timeout: Some(config.body_read_timeout),
             https,
             trusted_proxies: config.security.trusted_proxies.clone(),

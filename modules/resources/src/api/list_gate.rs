@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// Concurrent list requests allowed per caller: enough for a page that loads a few
-/// listings side by side, far fewer than it takes to crowd out everyone else.
+/// Concurrent list requests allowed per caller by default (`max_concurrent_lists`):
+/// enough for a page that loads a few listings side by side, far fewer than it takes to
+/// crowd out everyone else.
 pub const MAX_CONCURRENT_LISTS: usize = 4;
 
 /// Who a list request counts against: the user, else the client address (IPv6 by its
@@ -31,9 +32,17 @@ impl ListCaller {
     }
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct ListGate {
     running: Arc<Mutex<HashMap<ListCaller, usize>>>,
+    /// 0: no cap.
+    max: usize,
+}
+
+impl Default for ListGate {
+    fn default() -> Self {
+        ListGate::new(MAX_CONCURRENT_LISTS)
+    }
 }
 
 /// One running list; dropping it (the response is ready, or the request was dropped)
@@ -44,19 +53,27 @@ pub struct ListPass {
 }
 
 impl ListGate {
-    /// A place for one more list of `caller`, or 429 `rate_limited` when it has
-    /// [`MAX_CONCURRENT_LISTS`] running. Admins are not capped.
+    /// At most `max` concurrent lists per caller; 0 for no cap.
+    pub fn new(max: usize) -> ListGate {
+        ListGate {
+            running: Arc::default(),
+            max,
+        }
+    }
+
+    /// A place for one more list of `caller`, or 429 `rate_limited` when it has the
+    /// maximum running. Admins are not capped, nor anyone when the cap is 0.
     pub fn enter(&self, caller: ListCaller, admin: bool) -> Result<Option<ListPass>, Problem> {
-        if admin {
+        if admin || self.max == 0 {
             return Ok(None);
         }
+        let max = self.max;
         let mut running = self.lock();
         let count = running.entry(caller.clone()).or_insert(0);
-        if *count >= MAX_CONCURRENT_LISTS {
+        if *count >= max {
             return Err(Problem::new(ProblemCode::RateLimited)
                 .with_detail(format!(
-                    "{MAX_CONCURRENT_LISTS} list requests of yours are still running; \
-                     wait for one to finish"
+                    "{max} list requests of yours are still running; wait for one to finish"
                 ))
                 .with_retry_after(1));
         }
@@ -112,6 +129,11 @@ mod tests {
         );
         drop(passes);
         assert_eq!(gate.tracked(), 0, "finished callers are forgotten");
-        assert!(gate.enter(me, false).is_ok());
+        assert!(gate.enter(me.clone(), false).is_ok());
+        let uncapped = ListGate::new(0);
+        let many: Vec<_> = (0..100)
+            .map(|_| uncapped.enter(me.clone(), false).unwrap())
+            .collect();
+        assert!(many.iter().all(Option::is_none));
     }
 }

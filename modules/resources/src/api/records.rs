@@ -27,10 +27,12 @@ pub struct RecordsEndpoint {
 }
 
 impl RecordsEndpoint {
-    pub fn new(resources: Resources) -> Self {
+    /// `max_concurrent_lists`: list requests one caller may have running at once (0: no
+    /// cap).
+    pub fn new(resources: Resources, max_concurrent_lists: usize) -> Self {
         RecordsEndpoint {
             resources,
-            lists: ListGate::default(),
+            lists: ListGate::new(max_concurrent_lists),
         }
     }
 }
