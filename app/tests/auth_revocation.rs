@@ -5,29 +5,15 @@
 
 mod common;
 
+use common::binary::{hearth, listening_address};
 use common::{spawn_app, TestApp};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::{Child, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_hearth");
 const EMAIL: &str = "ops@example.org";
-
-fn hearth(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir)
-        .args(args)
-        .env_remove("HEARTH_BIND")
-        .env_remove("HEARTH_DATA_DIR")
-        .env_remove("HEARTH_CONFIG")
-        .env_remove("HEARTH_ADMIN_PASSWORD")
-        .env_remove("HEARTH_LOG")
-        .env_remove("RUST_LOG");
-    cmd
-}
 
 /// `hearth admin create --email EMAIL --password-stdin`; its first line of output.
 fn admin_create(dir: &Path, password: &str) -> String {
@@ -64,19 +50,7 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let addr: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
-                    let _ = tx.send(addr);
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("server started");
+        let addr = listening_address(&mut child);
         Server {
             child,
             base: format!("http://{addr}"),

@@ -2,25 +2,13 @@
 //! line, `admin create` + `serve` + login, SIGTERM exits 0, `backup` while serving,
 //! `migrate`, `openapi`.
 
-use std::io::{BufRead, BufReader, Write};
+mod common;
+
+use common::binary::{hearth, listening_address};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_hearth");
-
-fn hearth(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir)
-        .args(args)
-        .env_remove("HEARTH_BIND")
-        .env_remove("HEARTH_DATA_DIR")
-        .env_remove("HEARTH_CONFIG")
-        .env_remove("HEARTH_ADMIN_PASSWORD")
-        .env_remove("HEARTH_LOG")
-        .env_remove("RUST_LOG");
-    cmd
-}
 
 fn run(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
     let mut cmd = hearth(dir, args);
@@ -141,19 +129,7 @@ impl Server {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let addr: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
-                    let _ = tx.send(addr);
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("server started");
+        let addr = listening_address(&mut child);
         Server { child, addr }
     }
 

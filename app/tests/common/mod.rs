@@ -2,6 +2,7 @@
 //! free port and a fresh data directory; it stops when the test drops it.
 #![allow(dead_code)]
 
+pub mod binary;
 pub mod posts;
 
 use hearth::{Application, Config};

@@ -5,15 +5,9 @@
 use std::net::IpAddr;
 
 pub fn address_key(ip: Option<IpAddr>) -> String {
-    match ip {
-        Some(IpAddr::V4(v4)) => v4.to_string(),
-        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
+    match ip.map(kernel::caller::client_network) {
+        Some(network @ IpAddr::V6(_)) => format!("{network}/64"),
+        Some(v4) => v4.to_string(),
         // Only in-process callers (tests, the CLI) have no address.
         None => "unknown".into(),
     }

@@ -37,7 +37,7 @@ use crate::config::{RateLimitConfig, RateLimits};
 use auth::Audience;
 use buckets::{Buckets, Decision};
 use poem::http::{HeaderMap, HeaderName, HeaderValue};
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::sync::{Arc, Once, PoisonError, RwLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -219,12 +219,7 @@ impl Policy {
 }
 
 /// An IPv6 host usually owns a whole /64, so that is what one bucket covers.
-fn network(ip: IpAddr) -> IpAddr {
-    match ip.to_canonical() {
-        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !(u128::MAX >> 64))),
-        v4 => v4,
-    }
-}
+pub(super) use kernel::caller::client_network as network;
 
 fn ceil_secs(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
