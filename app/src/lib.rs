@@ -1,6 +1,7 @@
 //! The `hearth` binary's library half: configuration, wiring and the HTTP layer.
 //! `main.rs` only parses the command line and calls into here.
 
+mod access_lines;
 mod api_dispatch;
 pub mod application;
 pub mod backups;
@@ -11,6 +12,7 @@ mod data_lock;
 mod docs;
 mod health;
 pub mod http;
+mod log_output;
 pub mod logging;
 pub mod metrics_access;
 pub mod migrations;

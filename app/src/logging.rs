@@ -3,24 +3,22 @@
 //! With an OTLP endpoint configured, the same subscriber also carries the OpenTelemetry
 //! layer that exports Hearth's spans; without one that layer does not exist at all.
 
+use crate::access_lines::WithAccessLines;
 use crate::config::{Config, LogFormat};
+use crate::log_output::{LogOutput, LogThread};
 use observability::trace::{TraceStartError, Traces};
 use std::io::IsTerminal;
+use tracing_subscriber::filter::{filter_fn, FilterExt};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
-
-/// Log lines waiting for the log thread before new ones are dropped (counted, never
-/// waited for): a request never blocks on a slow terminal, pipe or journal.
-const LOG_QUEUE_LINES: usize = 64 * 1024;
 
 /// What [`init`] started that needs stopping before the process exits.
 #[must_use = "call shutdown before exiting, or the last spans and log lines are lost"]
 pub struct Telemetry {
     traces: Option<Traces>,
-    /// The log thread; dropping it writes out what is still queued.
-    log: Option<tracing_appender::non_blocking::WorkerGuard>,
-    dropped_lines: Option<tracing_appender::non_blocking::ErrorCounter>,
+    /// The log thread; stopping it writes out what is still buffered.
+    log: Option<LogThread>,
 }
 
 impl Telemetry {
@@ -35,15 +33,16 @@ impl Telemetry {
         if let Some(traces) = self.traces {
             traces.shutdown().await;
         }
-        if let Some(dropped) = self.dropped_lines.map(|c| c.dropped_lines()) {
+        if let Some(log) = self.log {
+            let dropped = log.dropped_lines();
             if dropped > 0 {
                 tracing::warn!(
                     dropped,
                     "log lines were dropped while the log output could not keep up"
                 );
             }
+            log.stop();
         }
-        drop(self.log);
     }
 }
 
@@ -62,19 +61,10 @@ pub fn init(
         _ => EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info")),
     };
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    // Lines are formatted on the thread that logs them and written by a thread of their
-    // own, in batches through one buffer (one write call per batch, not per line): the
-    // access log of a busy server costs its requests no system call and no lock on
-    // stderr.
-    let (writer, log_thread) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(true)
-        .buffered_lines_limit(LOG_QUEUE_LINES)
-        .thread_name("hearth-log")
-        .finish(std::io::BufWriter::with_capacity(
-            64 * 1024,
-            std::io::stderr(),
-        ));
-    let dropped_lines = writer.error_counter();
+    // Lines are formatted on the thread that logs them and written in batches by a
+    // thread of their own (log_output.rs): the access log of a busy server costs its
+    // requests no system call and no wait on stderr.
+    let (writer, log_thread) = LogOutput::start(std::io::stderr());
     let fmt = log_layer(config.log_format, filter, colour, writer);
     let traces = Traces::start(&config.otel, runtime.clone())?;
     let mut layers: Vec<Box<dyn Layer<Registry> + Send + Sync>> = vec![fmt];
@@ -89,7 +79,6 @@ pub fn init(
         return Ok(Telemetry {
             traces: None,
             log: None,
-            dropped_lines: None,
         });
     }
     std::panic::set_hook(Box::new(|info| {
@@ -111,7 +100,6 @@ pub fn init(
     Ok(Telemetry {
         traces,
         log: Some(log_thread),
-        dropped_lines: Some(dropped_lines),
     })
 }
 
@@ -126,14 +114,27 @@ pub fn log_layer<W>(
     writer: W,
 ) -> Box<dyn Layer<Registry> + Send + Sync>
 where
-    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Clone + Send + Sync + 'static,
 {
     let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(ansi)
-        .with_writer(writer);
-    // The log filter applies to the log output only; the trace layer has its own.
+        .with_writer(writer.clone());
+    // The log filter applies to the log output only; the trace layer has its own. Of the
+    // spans, the log output keeps only each request's `request` span (the request id on
+    // every line logged while serving it): the others (auth, validation, each database
+    // job and batch) exist for traces, and formatting their fields for the log on every
+    // request cost more than the access log itself. Without a trace exporter they are
+    // then not created at all. The access log (one line per request) has a formatter of
+    // its own: access_lines.rs.
+    let filter = filter.and(filter_fn(|meta| {
+        !meta.is_span() || meta.target() == observability::REQUEST_SPAN_TARGET
+    }));
     match format {
-        LogFormat::Text => fmt.with_filter(filter).boxed(),
-        LogFormat::Json => fmt.json().flatten_event(true).with_filter(filter).boxed(),
+        LogFormat::Text => WithAccessLines::new(fmt, writer, false, ansi)
+            .with_filter(filter)
+            .boxed(),
+        LogFormat::Json => WithAccessLines::new(fmt.json().flatten_event(true), writer, true, ansi)
+            .with_filter(filter)
+            .boxed(),
     }
 }

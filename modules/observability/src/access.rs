@@ -20,6 +20,10 @@ use tracing::Instrument;
 /// The access log's target, for filters such as `HEARTH_LOG=info,hearth::access=warn`.
 pub const TARGET: &str = "hearth::access";
 
+/// The target of the `request` span (this module's path): the only span the log
+/// output formats, and one the trace layer leaves out.
+pub const REQUEST_SPAN_TARGET: &str = module_path!();
+
 /// The route of CORS preflights, which the CORS layer answers before any route.
 pub const PREFLIGHT: &str = "preflight";
 

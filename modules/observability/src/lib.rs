@@ -12,7 +12,9 @@ pub mod metrics;
 pub mod routes;
 pub mod stats;
 
-pub use access::{CallerSlot, NoteCaller, ObserveRequests, TARGET as ACCESS_LOG_TARGET};
+pub use access::{
+    CallerSlot, NoteCaller, ObserveRequests, REQUEST_SPAN_TARGET, TARGET as ACCESS_LOG_TARGET,
+};
 pub use exposition::metrics as metrics_endpoint;
 pub use handle::{Observability, RecordCounter};
 pub use routes::{ApiRouteTags, ApiRoutes, Route, UNMATCHED};

@@ -26,7 +26,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
 /// Where `ObserveRequests` opens its per-request span (see `layer`).
-const ACCESS_LOG_SPAN_TARGET: &str = "hearth_observability::access";
+use crate::access::REQUEST_SPAN_TARGET as ACCESS_LOG_SPAN_TARGET;
 
 /// How long the final flush may hold up the exit: the processor's own flush bound (5 s)
 /// plus this for the shutdown that follows.

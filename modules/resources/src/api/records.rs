@@ -144,17 +144,21 @@ impl Endpoint for RecordsEndpoint {
                 let r = &self.resources;
                 match *req.method() {
                     Method::GET => {
-                        let record = r
-                            .get_record(caller, collection, id)
+                        let (version, json) = r
+                            .get_record_json(caller, collection, id)
                             .await
                             .map_err(problem)?;
-                        if headers::none_match_hits(req.headers(), record.version) {
+                        if headers::none_match_hits(req.headers(), version) {
                             return Ok(Response::builder()
                                 .status(StatusCode::NOT_MODIFIED)
-                                .header(header::ETAG, headers::etag(record.version))
+                                .header(header::ETAG, headers::etag(version))
                                 .finish());
                         }
-                        Ok(record_response(StatusCode::OK, &record))
+                        Ok(Response::builder()
+                            .status(StatusCode::OK)
+                            .content_type("application/json")
+                            .header(header::ETAG, headers::etag(version))
+                            .body(json))
                     }
                     Method::PUT => {
                         let body = object_body(&mut req, false).await?;
