@@ -359,7 +359,10 @@ mod tests {
         let stats = Stats::default();
         let commits = stats.commits.subscribe();
         commit(&conn, done, &stats);
-        assert!(!commits.has_changed().unwrap(), "a failed commit announces nothing");
+        assert!(
+            !commits.has_changed().unwrap(),
+            "a failed commit announces nothing"
+        );
         drop(tx);
         let errors: Vec<_> = rx.iter().collect();
         assert_eq!(errors.len(), 3);

@@ -18,7 +18,11 @@ async fn every_committed_batch_is_announced_after_its_rows_are_visible() {
         count(&reader_db).await
     });
     crate::common::write_item(&db, "a").await.unwrap();
-    assert_eq!(reader.await.unwrap(), 1, "announced before the row was visible");
+    assert_eq!(
+        reader.await.unwrap(),
+        1,
+        "announced before the row was visible"
+    );
     assert!(commits.has_changed().unwrap());
     let after_one = *commits.borrow_and_update();
     assert_ne!(after_one, before);
