@@ -6,7 +6,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, Row};
 
 /// What happened to the record (or, for `Schema`, to the collection's definition).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ChangeKind {
     Created,
     Updated,

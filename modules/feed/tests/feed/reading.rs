@@ -147,3 +147,68 @@ async fn rolled_back_jobs_and_batches_leave_no_feed_rows() {
     feed.stop();
     db.close().await.unwrap();
 }
+
+/// Two jobs committed as one batch: the first inserts and succeeds, the second breaks
+/// the one-statement promise, so SQLite's whole transaction is rolled back. The first
+/// job's feed row goes with its record: the feed is in the batch's transaction.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rolled_back_batch_takes_its_feed_rows_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open_with_triggers(&dir).await;
+    // Hold the writer so both jobs queue up and run in one batch.
+    let (release, hold) = std::sync::mpsc::channel::<()>();
+    let gate = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.write(move |_| {
+                let _ = hold.recv();
+                Ok::<_, StorageError>(())
+            })
+            .await
+        })
+    };
+    let wait_jobs = |n: u64| {
+        let db = db.clone();
+        async move {
+            while db.stats().jobs + db.stats().queue_depth < n {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+        }
+    };
+    let base = db.stats().jobs;
+    wait_jobs(base + 1).await;
+    let good = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.write_one_statement(|c| insert_item(c, "good").map_err(StorageError::from))
+                .await
+        })
+    };
+    wait_jobs(base + 2).await;
+    let bad = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.write_one_statement(|c| {
+                insert_item(c, "bad1").map_err(StorageError::from)?;
+                insert_item(c, "bad1").map_err(StorageError::from)
+            })
+            .await
+        })
+    };
+    wait_jobs(base + 3).await;
+    release.send(()).unwrap();
+    gate.await.unwrap().unwrap();
+    assert!(matches!(good.await.unwrap(), Err(StorageError::RolledBack)));
+    assert!(bad.await.unwrap().is_err());
+    let (records, changes): (i64, i64) = db
+        .read(|c| {
+            Ok::<_, StorageError>((
+                c.query_row("SELECT count(*) FROM rec_items", [], |r| r.get(0))?,
+                c.query_row("SELECT count(*) FROM changes", [], |r| r.get(0))?,
+            ))
+        })
+        .await
+        .unwrap();
+    assert_eq!((records, changes), (0, 0));
+    db.close().await.unwrap();
+}
