@@ -48,6 +48,8 @@ pub struct Application {
     db: Db,
     auth: AuthService,
     resources: Resources,
+    /// The change feed and its pruner (stopped before the database closes).
+    feed: feed::Feed,
     config: Config,
     /// Held while the application lives: one server per data directory.
     _lock: DataDirLock,
@@ -201,6 +203,9 @@ impl Application {
         let resources = Resources::load(db.clone(), docs.clone())
             .await
             .map_err(|e| StartError::Resources(e.to_string()))?;
+        // After `Resources::load`, which gives tables from before the feed their triggers.
+        // Dropped (and so stopped) with the rest if a later step fails.
+        let feed = feed::Feed::start(db.clone(), config.realtime);
         let observability = observability(&db, &resources);
         let admin = dashboard(
             &db,
@@ -258,6 +263,7 @@ impl Application {
             db,
             auth,
             resources,
+            feed,
             config,
             _lock: lock,
         })
@@ -290,6 +296,11 @@ impl Application {
 
     pub fn resources(&self) -> &Resources {
         &self.resources
+    }
+
+    /// The change feed (`changes`): what realtime streams read.
+    pub fn feed(&self) -> &feed::Feed {
+        &self.feed
     }
 
     /// Serves until `shutdown` resolves, drains in-flight requests (bounded by the
@@ -330,6 +341,7 @@ impl Application {
         if let Some(metrics) = metrics {
             let _ = metrics.await;
         }
+        self.feed.stop();
         self.db.close().await?;
         tracing::info!("stopped cleanly");
         Ok(())

@@ -177,6 +177,12 @@ pub struct SettingArgs {
     /// Serve /metrics, and nothing else, on this second address (plain HTTP) [env: HEARTH_METRICS_BIND]
     #[arg(long, global = true, value_name = "IP:PORT")]
     pub metrics_bind: Option<String>,
+    /// How long the change feed keeps changes for realtime clients to replay, e.g. 24h [env: HEARTH_REALTIME_RETENTION]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub realtime_retention: Option<String>,
+    /// At most this many changes are kept in the change feed [env: HEARTH_REALTIME_MAX_ROWS]
+    #[arg(long, global = true, value_name = "N")]
+    pub realtime_max_rows: Option<String>,
 }
 
 impl SettingArgs {
@@ -238,6 +244,8 @@ impl SettingArgs {
             ("metrics_token", &self.metrics_token),
             ("audit_retention", &self.audit_retention),
             ("metrics_bind", &self.metrics_bind),
+            ("realtime_retention", &self.realtime_retention),
+            ("realtime_max_rows", &self.realtime_max_rows),
         ];
         for (name, value) in given {
             if let Some(v) = value {

@@ -132,6 +132,7 @@ impl Resources {
         self.check_targets(&new)?;
         let mapping = migrate::map_fields(&old.def, &spec.fields)?;
         let (steps, rebuild) = migrate::describe(&old.def, &new, &mapping);
+        let feed_change = migrate::feed_change(&new, &mapping, &steps, rebuild);
         let actor = admin.principal().user_id.clone();
         let me = self.clone();
         let outcome = self
@@ -158,6 +159,7 @@ impl Resources {
                         &new,
                         &clock::now(),
                         &actor,
+                        feed_change,
                     )?;
                     Ok((saved, copied))
                 })?;
