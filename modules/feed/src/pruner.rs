@@ -57,7 +57,10 @@ pub fn prune_batch(conn: &Connection, config: &FeedConfig) -> rusqlite::Result<P
     let mut rows = stmt.query(params![oldest, newest, retention, PRUNE_BATCH_ROWS as i64])?;
     let (mut upto, mut seen, mut bytes) = (None, 0usize, 0i64);
     while let Some(row) = rows.next()? {
-        let (seq, expired): (i64, bool) = (row.get(0)?, row.get(1)?);
+        // NULL when the cutoff falls before year 0 (SQLite's dates end there): a
+        // retention that long expires nothing.
+        let (seq, expired): (i64, Option<bool>) = (row.get(0)?, row.get(1)?);
+        let expired = expired.unwrap_or(false);
         if !(expired || seq <= over_cap) {
             break;
         }

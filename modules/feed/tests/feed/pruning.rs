@@ -79,7 +79,14 @@ fn age_prunes_only_rows_past_the_retention() {
         1
     );
     assert_eq!(feed::bounds(&conn).unwrap().oldest, Some(14));
-    // Nothing is old enough for a long retention.
+    // Nothing is old enough for a long retention, even one reaching before year 0.
+    let ages = HOUR * 24 * 365 * 100_000;
+    assert_eq!(
+        prune_batch(&conn, &config(ages, 1_000_000))
+            .unwrap()
+            .deleted,
+        0
+    );
     assert_eq!(
         prune_batch(&conn, &config(HOUR * 24 * 365 * 100, 1_000_000))
             .unwrap()
