@@ -475,6 +475,27 @@ async fn definition_changes_are_schema_rows_and_keep_the_triggers_current() {
         json!({"change": "deleted", "schema_version": 4})
     );
     assert!(triggers(&app).await.is_empty());
+    assert!(app
+        .resources
+        .record_from_change("notes", created_before.data.as_deref().unwrap())
+        .is_none());
+
+    // A new collection of the same name does not take the old one's records as its own.
+    let resp = app
+        .create_collection(
+            &admin,
+            json!({"name": "notes", "fields": [{"name": "a", "type": "text"}]}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    assert!(app
+        .resources
+        .record_from_change("notes", created_before.data.as_deref().unwrap())
+        .is_none());
+    let start = newest(&app).await;
+    create(&app, &admin, "notes", json!({"a": "new"})).await;
+    let changes = after(&app, start).await;
+    assert_eq!(rendered(&app, &changes[0]).0["a"], "new");
 }
 
 /// A database from before the feed has record tables without triggers: the next start

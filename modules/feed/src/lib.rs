@@ -21,7 +21,9 @@ mod snapshot;
 mod triggers;
 
 pub use change::{append_schema, bounds, read_after, Bounds, Change, ChangeKind};
-pub use pruner::{prune_batch, FeedConfig, PruneOutcome, PRUNE_BATCH_BYTES, PRUNE_BATCH_ROWS};
+pub use pruner::{
+    prune_batch, prune_due, FeedConfig, PruneOutcome, PRUNE_BATCH_BYTES, PRUNE_BATCH_ROWS,
+};
 pub use snapshot::snapshot_values;
 pub use triggers::{drop_triggers_sql, trigger_name, trigger_names, trigger_sql};
 
@@ -93,8 +95,8 @@ impl Feed {
     }
 
     /// One pruning round now (what the background pruner does every `PRUNE_EVERY`):
-    /// jobs of at most `PRUNE_BATCH_ROWS` rows until nothing more is due. Returns the
-    /// number of rows deleted.
+    /// if `prune_due` says so, write jobs of at most `PRUNE_BATCH_ROWS` rows until
+    /// nothing more is due. Returns the number of rows deleted.
     pub async fn prune(&self) -> Result<u64, StorageError> {
         prune_round(&self.db, self.config).await
     }
@@ -106,6 +108,13 @@ impl Feed {
 }
 
 async fn prune_round(db: &Db, config: FeedConfig) -> Result<u64, StorageError> {
+    // Asked on a reader first: an idle server's rounds write nothing.
+    let due = db
+        .read(move |conn| prune_due(conn, &config).map_err(StorageError::from))
+        .await?;
+    if !due {
+        return Ok(0);
+    }
     let mut total = 0u64;
     loop {
         // Reads, then one DELETE: no savepoint needed.

@@ -49,7 +49,7 @@ pub fn prune_batch(conn: &Connection, config: &FeedConfig) -> rusqlite::Result<P
     let max_rows = i64::try_from(config.max_rows.max(1)).unwrap_or(i64::MAX);
     // Rows with seq <= over_cap are beyond the cap.
     let over_cap = newest.saturating_sub(max_rows);
-    let retention = format!("-{:.3} seconds", config.retention.as_secs_f64());
+    let retention = retention_modifier(config);
     let mut stmt = conn.prepare_cached(
         "SELECT seq, at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?3), octet_length(data)
          FROM changes WHERE seq >= ?1 AND seq < ?2 ORDER BY seq LIMIT ?4",
@@ -57,7 +57,10 @@ pub fn prune_batch(conn: &Connection, config: &FeedConfig) -> rusqlite::Result<P
     let mut rows = stmt.query(params![oldest, newest, retention, PRUNE_BATCH_ROWS as i64])?;
     let (mut upto, mut seen, mut bytes) = (None, 0usize, 0i64);
     while let Some(row) = rows.next()? {
-        let (seq, expired): (i64, bool) = (row.get(0)?, row.get(1)?);
+        // NULL when the cutoff falls before year 0 (SQLite's dates end there): a
+        // retention that long expires nothing.
+        let (seq, expired): (i64, Option<bool>) = (row.get(0)?, row.get(1)?);
+        let expired = expired.unwrap_or(false);
         if !(expired || seq <= over_cap) {
             break;
         }
@@ -79,6 +82,32 @@ pub fn prune_batch(conn: &Connection, config: &FeedConfig) -> rusqlite::Result<P
         deleted,
         more: seen >= PRUNE_BATCH_ROWS || bytes >= PRUNE_BATCH_BYTES,
     })
+}
+
+/// Whether `prune_batch` would delete anything now: more rows than the cap, or an
+/// oldest row (not the newest) past the retention. Two rowid seeks and one row, on a
+/// reader, so that a round with nothing to do writes nothing.
+pub fn prune_due(conn: &Connection, config: &FeedConfig) -> rusqlite::Result<bool> {
+    let bounds = crate::change::bounds(conn)?;
+    let Some(oldest) = bounds.oldest else {
+        return Ok(false);
+    };
+    let max_rows = i64::try_from(config.max_rows.max(1)).unwrap_or(i64::MAX);
+    if bounds.newest.saturating_sub(oldest) >= max_rows {
+        return Ok(true);
+    }
+    let expired: Option<bool> = conn
+        .prepare_cached(
+            "SELECT at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?2) FROM changes
+             WHERE seq >= ?1 ORDER BY seq LIMIT 1",
+        )?
+        .query_row(params![oldest, retention_modifier(config)], |r| r.get(0))?;
+    Ok(oldest < bounds.newest && expired.unwrap_or(false))
+}
+
+/// The `strftime` modifier that goes back `config.retention` from now.
+fn retention_modifier(config: &FeedConfig) -> String {
+    format!("-{:.3} seconds", config.retention.as_secs_f64())
 }
 
 /// What one pruning job did.

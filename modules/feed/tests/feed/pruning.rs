@@ -2,7 +2,7 @@
 //! so seqs keep increasing after pruning and across restarts.
 
 use crate::common::{insert_item, open, open_with_triggers};
-use feed::{prune_batch, Bounds, Feed, FeedConfig, PRUNE_BATCH_ROWS, PRUNE_EVERY};
+use feed::{prune_batch, prune_due, Bounds, Feed, FeedConfig, PRUNE_BATCH_ROWS, PRUNE_EVERY};
 use rusqlite::Connection;
 use std::time::Duration;
 use storage::{Db, StorageError};
@@ -33,6 +33,44 @@ fn age_oldest(conn: &Connection, n: i64) {
 
 fn count(conn: &Connection) -> i64 {
     crate::common::count_changes(conn)
+}
+
+#[test]
+fn a_round_is_due_only_when_a_batch_would_delete_something() {
+    let conn = crate::common::memory();
+    let keep_all = config(HOUR, 10);
+    assert!(!prune_due(&conn, &keep_all).unwrap(), "empty");
+    insert_many(&conn, 0, 10);
+    assert!(
+        !prune_due(&conn, &keep_all).unwrap(),
+        "at the cap, all fresh"
+    );
+    insert_item(&conn, "eleventh").unwrap();
+    assert!(prune_due(&conn, &keep_all).unwrap(), "over the cap");
+    prune_batch(&conn, &keep_all).unwrap();
+    assert!(!prune_due(&conn, &keep_all).unwrap());
+    age_oldest(&conn, 1);
+    assert!(prune_due(&conn, &keep_all).unwrap(), "the oldest expired");
+    prune_batch(&conn, &keep_all).unwrap();
+    // Only the newest row left, expired: it stays, so nothing is due.
+    age_oldest(&conn, 100);
+    prune_batch(&conn, &keep_all).unwrap();
+    assert_eq!(count(&conn), 1);
+    assert!(!prune_due(&conn, &keep_all).unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_round_with_nothing_due_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open_with_triggers(&dir).await;
+    add(&db, 0, 5).await;
+    let feed = Feed::start(db.clone(), config(HOUR, 100));
+    assert_eq!(feed.prune().await.unwrap(), 0);
+    let jobs = db.stats().jobs;
+    assert_eq!(feed.prune().await.unwrap(), 0);
+    assert_eq!(db.stats().jobs, jobs, "an idle round queued a write");
+    feed.stop();
+    db.close().await.unwrap();
 }
 
 #[test]
@@ -79,7 +117,14 @@ fn age_prunes_only_rows_past_the_retention() {
         1
     );
     assert_eq!(feed::bounds(&conn).unwrap().oldest, Some(14));
-    // Nothing is old enough for a long retention.
+    // Nothing is old enough for a long retention, even one reaching before year 0.
+    let ages = HOUR * 24 * 365 * 100_000;
+    assert_eq!(
+        prune_batch(&conn, &config(ages, 1_000_000))
+            .unwrap()
+            .deleted,
+        0
+    );
     assert_eq!(
         prune_batch(&conn, &config(HOUR * 24 * 365 * 100, 1_000_000))
             .unwrap()

@@ -157,6 +157,7 @@ async fn a_rolled_back_batch_takes_its_feed_rows_with_it() {
     let db = open_with_triggers(&dir).await;
     // Hold the writer so both jobs queue up and run in one batch.
     let (release, hold) = std::sync::mpsc::channel::<()>();
+    let before = db.stats().jobs;
     let gate = {
         let db = db.clone();
         tokio::spawn(async move {
@@ -167,16 +168,17 @@ async fn a_rolled_back_batch_takes_its_feed_rows_with_it() {
             .await
         })
     };
-    let wait_jobs = |n: u64| {
+    let wait = |what: Box<dyn Fn(storage::WriterStats) -> bool + Send>| {
         let db = db.clone();
         async move {
-            while db.stats().jobs + db.stats().queue_depth < n {
+            while !what(db.stats()) {
                 tokio::time::sleep(std::time::Duration::from_millis(1)).await;
             }
         }
     };
-    let base = db.stats().jobs;
-    wait_jobs(base + 1).await;
+    // The gate job has started (its batch is under way), so both jobs below queue up
+    // behind it and form the next batch together.
+    wait(Box::new(move |s| s.jobs > before)).await;
     let good = {
         let db = db.clone();
         tokio::spawn(async move {
@@ -184,7 +186,7 @@ async fn a_rolled_back_batch_takes_its_feed_rows_with_it() {
                 .await
         })
     };
-    wait_jobs(base + 2).await;
+    wait(Box::new(|s| s.queue_depth >= 1)).await;
     let bad = {
         let db = db.clone();
         tokio::spawn(async move {
@@ -195,7 +197,7 @@ async fn a_rolled_back_batch_takes_its_feed_rows_with_it() {
             .await
         })
     };
-    wait_jobs(base + 3).await;
+    wait(Box::new(|s| s.queue_depth >= 2)).await;
     release.send(()).unwrap();
     gate.await.unwrap().unwrap();
     assert!(matches!(good.await.unwrap(), Err(StorageError::RolledBack)));

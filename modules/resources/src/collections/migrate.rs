@@ -147,35 +147,6 @@ pub fn describe(
     (steps, rebuild)
 }
 
-/// What the change feed's `schema` row says about a definition change (beside
-/// `"change": "updated"` and the new `schema_version`): the fields added, removed and
-/// renamed, whether the table was rebuilt, and the steps as `describe` words them.
-pub fn feed_change(
-    new: &CollectionDef,
-    mapping: &Mapping,
-    steps: &[String],
-    rebuilt: bool,
-) -> serde_json::Map<String, Value> {
-    let mut added = Vec::new();
-    let mut renamed = Vec::new();
-    for (field, source) in new.fields.iter().zip(&mapping.sources) {
-        match source {
-            None => added.push(Value::from(field.name.as_str())),
-            Some(from) if *from != field.name => {
-                renamed.push(serde_json::json!({"from": from, "to": field.name}))
-            }
-            Some(_) => {}
-        }
-    }
-    let mut out = serde_json::Map::new();
-    out.insert("added".into(), added.into());
-    out.insert("removed".into(), mapping.dropped.clone().into());
-    out.insert("renamed".into(), renamed.into());
-    out.insert("rebuilt".into(), rebuilt.into());
-    out.insert("steps".into(), steps.to_vec().into());
-    out
-}
-
 /// Converts a stored value of `from` into a value for `to`, or why it cannot be.
 fn convert(from: &FieldType, to: &FieldDef, v: ValueRef<'_>) -> Result<Sql, FieldCode> {
     convert_json(from.to_json(v), to)

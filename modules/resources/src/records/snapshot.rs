@@ -19,8 +19,9 @@ impl Resources {
     /// dropped since is left out, a field converted since is converted as the migration
     /// converted the stored values. A field renamed since shows as added (the definition
     /// keeps no old names; the `schema` change that renamed it lists the rename).
-    /// `None` if the collection does not exist (any more) or `data` is not a record
-    /// snapshot.
+    /// `None` if the collection does not exist (any more), if `data` is not a record
+    /// snapshot, or if the record is older than the collection (it belonged to an
+    /// earlier collection of the same name, deleted since).
     pub fn record_from_change(
         &self,
         collection: &str,
@@ -44,6 +45,14 @@ pub(crate) fn record_from_snapshot(
     }
     if !matches!(values[0], Sql::Text(_)) {
         return None;
+    }
+    // A record created before the collection was: a snapshot of an earlier collection
+    // of the same name (deleted, then created again), whose records were under other
+    // rules and must not be shown as this one's. Both times are Hearth's clock's
+    // fixed-width text, so they compare as text.
+    match &values[1] {
+        Sql::Text(created) if created.as_str() >= col.created_at.as_str() => {}
+        _ => return None,
     }
     for field in &col.def.fields {
         values.push(match snapshot.remove(&field.name) {

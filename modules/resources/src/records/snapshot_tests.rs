@@ -11,6 +11,9 @@ use crate::schema::{CollectionDef, CollectionSpec};
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
+/// When the test collections were created: no later than their records.
+const CREATED: &str = "2026-01-01T00:00:00.000Z";
+
 const FEED_SQL: &str = include_str!("../../../../migrations/0009_change_feed.sql");
 
 /// `def`'s table with its feed triggers, in a fresh in-memory database with user `u1`.
@@ -78,7 +81,7 @@ const ROWS: &str = "INSERT INTO rec_all (id, created_at, updated_at, version, ow
 fn every_field_type_renders_exactly_as_get() {
     let def = crate::fields::every_type_def();
     let conn = database(&def);
-    let col = Collection::new(def, 1, "x".into(), "x".into());
+    let col = Collection::new(def.clone(), 1, CREATED.into(), CREATED.into());
     conn.execute_batch(ROWS).unwrap();
     conn.execute_batch(
         "UPDATE rec_all SET n = 1.0 / 3.0, version = version + 1, t = 'changed' WHERE id = 'b'",
@@ -106,6 +109,12 @@ fn every_field_type_renders_exactly_as_get() {
         let k = ["a", "b", "c", "d"].iter().position(|x| x == id).unwrap();
         assert_renders_as_get(&col, data, &before[k]);
     }
+    // A record older than the collection belonged to an earlier one of the same name.
+    let recreated = Collection::new(def, 1, "2026-01-02T00:00:00.000Z".into(), "x".into());
+    let first = &snapshots(&conn)[0].1;
+    assert!(first.contains("\"created_at\":\"2026-01-01T00:00:00.000Z\""));
+    assert!(record_from_snapshot(&recreated, first).is_none());
+    assert!(record_from_snapshot(&col, first).is_some());
     // Not record snapshots.
     assert!(record_from_snapshot(&col, "{\"change\":\"created\"}").is_none());
     assert!(record_from_snapshot(&col, "not json").is_none());
@@ -136,7 +145,7 @@ fn old_snapshots_render_with_the_current_definition() {
                 ('y', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', NULL, NULL, NULL, NULL, NULL)",
     )
     .unwrap();
-    let old = Collection::new(old_def.clone(), 1, "x".into(), "x".into());
+    let old = Collection::new(old_def.clone(), 1, CREATED.into(), CREATED.into());
     let (new_spec, new_def) = def_of(json!({"name": "m", "fields": [
         {"name": "keep", "type": "text"},
         {"name": "count", "type": "number"},
@@ -147,7 +156,12 @@ fn old_snapshots_render_with_the_current_definition() {
     let mapping = migrate::map_fields(&old_def, &new_spec.fields).unwrap();
     conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
     migrate::rebuild(&conn, &old, &new_def, &mapping).unwrap();
-    let new = Collection::new(new_def, 2, "x".into(), "x".into());
+    let new = Collection::new(
+        new_def,
+        2,
+        CREATED.into(),
+        "2026-02-01T00:00:00.000Z".into(),
+    );
     let taken_before = snapshots(&conn);
     assert_eq!(taken_before.len(), 2, "the rebuild's copy appends nothing");
     for (id, data) in &taken_before {
