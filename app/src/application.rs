@@ -50,6 +50,9 @@ pub struct Application {
     resources: Resources,
     /// The change feed and its pruner (stopped before the database closes).
     feed: feed::Feed,
+    /// Realtime streams: ended first when the server shuts down, since they would
+    /// otherwise hold the drain for its whole timeout.
+    realtime: realtime::Realtime,
     config: Config,
     /// Held while the application lives: one server per data directory.
     _lock: DataDirLock,
@@ -207,6 +210,17 @@ impl Application {
         // Dropped (and so stopped) with the rest if a later step fails.
         let feed = feed::Feed::start(db.clone(), config.realtime);
         let observability = observability(&db, &resources);
+        let realtime_metrics = realtime::RealtimeMetrics::default();
+        observability
+            .metrics()
+            .register(|registry| realtime_metrics.register(registry));
+        let realtime = realtime::Realtime::start(
+            config.realtime_streams.clone(),
+            resources.clone(),
+            auth.clone(),
+            feed.clone(),
+            realtime_metrics,
+        );
         let admin = dashboard(
             &db,
             &auth,
@@ -222,6 +236,7 @@ impl Application {
             docs,
             observability,
             admin,
+            realtime: realtime.clone(),
         };
         let http = crate::http::HttpOptions::from_config(&config, tls.is_some());
         let rate_limit = crate::http::RateLimit::new(crate::config::RateLimits::configured(
@@ -264,6 +279,7 @@ impl Application {
             auth,
             resources,
             feed,
+            realtime,
             config,
             _lock: lock,
         })
@@ -336,6 +352,11 @@ impl Application {
                 let _ = metrics_stopped.await;
             }))
         });
+        let realtime = self.realtime.clone();
+        let shutdown = async move {
+            shutdown.await;
+            realtime.shutdown();
+        };
         server::serve(self.listener, self.endpoint, options, shutdown).await;
         let _ = stop_metrics.send(());
         if let Some(metrics) = metrics {

@@ -1,6 +1,6 @@
 //! ARCHITECTURE.md "Boundaries": dependencies point one way
 //! (app → admin → {resources, auth, observability} → storage → kernel; resources → feed
-//! → storage).
+//! → storage; realtime → {resources, auth, feed}).
 //! This fails when a module crate starts depending on one it must not.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,6 +17,19 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
     m.insert(
         "hearth-resources",
         ["hearth-kernel", "hearth-storage", "hearth-feed"].into(),
+    );
+    // Realtime reads the feed and asks resources (rules, rendering, filters) and auth
+    // (re-checking a stream's token); nothing depends on it but the binary.
+    m.insert(
+        "hearth-realtime",
+        [
+            "hearth-kernel",
+            "hearth-storage",
+            "hearth-auth",
+            "hearth-resources",
+            "hearth-feed",
+        ]
+        .into(),
     );
     m.insert(
         "hearth-observability",

@@ -65,6 +65,8 @@ pub struct Config {
     /// What the change feed keeps for realtime streams to replay (`realtime_retention`,
     /// `realtime_max_rows`).
     pub realtime: feed::FeedConfig,
+    /// Realtime streams: caps, buffer, heartbeat and re-check timings.
+    pub realtime_streams: ::realtime::RealtimeConfig,
 }
 
 /// A setting that must never be printed: `Debug` shows `<redacted>`.
@@ -168,6 +170,17 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("metrics_bind", "HEARTH_METRICS_BIND", ""),
     ("realtime_retention", "HEARTH_REALTIME_RETENTION", "24h"),
     ("realtime_max_rows", "HEARTH_REALTIME_MAX_ROWS", "1000000"),
+    (
+        "realtime_max_streams_per_user",
+        "HEARTH_REALTIME_MAX_STREAMS_PER_USER",
+        "8",
+    ),
+    (
+        "realtime_max_streams",
+        "HEARTH_REALTIME_MAX_STREAMS",
+        "10000",
+    ),
+    ("realtime_buffer", "HEARTH_REALTIME_BUFFER", "1000"),
 ];
 
 /// A configuration problem, as the one line printed before exiting with status 2.

@@ -35,6 +35,28 @@ pub(super) fn resolve(
     })
 }
 
+/// The stream caps and buffer (`realtime_max_streams_per_user`, `realtime_max_streams`,
+/// `realtime_buffer`); the timings keep their defaults (tests shorten them in code).
+pub(super) fn resolve_streams(
+    field: &dyn Fn(&str) -> (String, Source),
+) -> Result<::realtime::RealtimeConfig, ConfigError> {
+    let count = |name: &str, max: usize| {
+        one(&field(name), name, |v| {
+            v.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| format!("expected a whole number from 1 to {max}"))
+        })
+    };
+    Ok(::realtime::RealtimeConfig {
+        max_streams_per_user: count("realtime_max_streams_per_user", 1_000_000)?,
+        max_streams: count("realtime_max_streams", 1_000_000)?,
+        buffer: count("realtime_buffer", 1_000_000)?,
+        ..::realtime::RealtimeConfig::default()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,6 +90,31 @@ mod tests {
         ] {
             let err = resolve_with(retention, max_rows).unwrap_err();
             assert!(err.0.starts_with("invalid realtime_"), "{err}");
+        }
+    }
+
+    #[test]
+    fn stream_caps_are_positive_counts() {
+        let with = |value: &'static str| {
+            resolve_streams(&|name| {
+                let v = if name == "realtime_buffer" {
+                    value
+                } else {
+                    "8"
+                };
+                (v.to_string(), Source::Default)
+            })
+        };
+        let c = with("1000").unwrap();
+        assert_eq!(
+            (c.max_streams_per_user, c.max_streams, c.buffer),
+            (8, 8, 1000)
+        );
+        for bad in ["0", "-3", "lots", "1000001"] {
+            assert!(with(bad)
+                .unwrap_err()
+                .0
+                .starts_with("invalid realtime_buffer"));
         }
     }
 }

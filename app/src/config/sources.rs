@@ -210,6 +210,7 @@ pub(super) fn resolve(
     })?;
     let security = super::security::resolve(&field)?;
     let realtime = super::realtime::resolve(&field)?;
+    let realtime_streams = super::realtime::resolve_streams(&field)?;
     let backup_interval = one(
         &field("backup_interval"),
         "backup_interval",
@@ -277,6 +278,7 @@ pub(super) fn resolve(
         metrics_bind,
         admin_sessions: admin::SessionLimits::default(),
         realtime,
+        realtime_streams,
     })
 }
 
