@@ -2,6 +2,12 @@
 //! new changes once from the feed, renders each once, and broadcasts them to every
 //! stream. Streams that fall behind the broadcast buffer are told so (`Lagged`), which
 //! is how a slow consumer is found.
+//!
+//! With no stream open the hub reads nothing (a server without realtime clients pays
+//! no query per commit). When streams appear it resumes from the feed's newest
+//! sequence, records that position in `resumed_from`, and broadcasts
+//! [`HubMessage::Resumed`]: a stream whose position is older reads the gap from the feed
+//! itself, so skipping the idle period's changes loses nothing.
 
 use crate::event::{render, FeedEvent};
 use crate::metrics::RealtimeMetrics;
@@ -17,10 +23,17 @@ pub const PAGE: usize = 512;
 /// How often the feed's size and oldest sequence are refreshed for the metrics.
 const BOUNDS_EVERY: Duration = Duration::from_secs(15);
 
+#[derive(Clone)]
+pub enum HubMessage {
+    Change(Arc<FeedEvent>),
+    /// The hub was idle and now broadcasts the changes after `Hub::resumed_from`.
+    Resumed,
+}
+
 pub struct Hub {
-    pub sender: broadcast::Sender<Arc<FeedEvent>>,
-    /// The last sequence the hub has broadcast (or found at start).
-    pub head: AtomicI64,
+    pub sender: broadcast::Sender<HubMessage>,
+    /// Live messages cover every change after this sequence (set before `Resumed`).
+    pub resumed_from: AtomicI64,
 }
 
 impl Hub {
@@ -28,8 +41,14 @@ impl Hub {
         let (sender, _) = broadcast::channel(buffer.max(16));
         Hub {
             sender,
-            head: AtomicI64::new(0),
+            resumed_from: AtomicI64::new(i64::MAX),
         }
+    }
+
+    /// Whether live messages cover every change after `position`; if not, the stream
+    /// must read from the feed first.
+    pub fn covers(&self, position: i64) -> bool {
+        self.resumed_from.load(Ordering::Acquire) <= position
     }
 }
 
@@ -42,19 +61,8 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut commits = feed.commits();
-    let mut last = loop {
-        match feed.bounds().await {
-            Ok(bounds) => break bounds.newest,
-            Err(err) => {
-                tracing::warn!(error = %err, "realtime: could not read the change feed; retrying");
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                    _ = shutdown.changed() => return,
-                }
-            }
-        }
-    };
-    hub.head.store(last, Ordering::Release);
+    // None while no stream listens.
+    let mut position: Option<i64> = None;
     let mut bounds_tick = tokio::time::interval(BOUNDS_EVERY);
     loop {
         tokio::select! {
@@ -72,6 +80,24 @@ pub async fn run(
             _ = shutdown.changed() => return,
         }
         let noticed = Instant::now();
+        if hub.sender.receiver_count() == 0 {
+            position = None;
+            continue;
+        }
+        let mut last = match position {
+            Some(last) => last,
+            None => match feed.bounds().await {
+                Ok(bounds) => {
+                    hub.resumed_from.store(bounds.newest, Ordering::Release);
+                    let _ = hub.sender.send(HubMessage::Resumed);
+                    bounds.newest
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "realtime: could not read the change feed; trying again at the next commit");
+                    continue;
+                }
+            },
+        };
         loop {
             let changes = match feed.read_after(last, PAGE).await {
                 Ok(changes) => changes,
@@ -84,14 +110,14 @@ pub async fn run(
             for change in changes {
                 last = change.seq;
                 if let Some(event) = render(&resources, change, Some(noticed)) {
-                    // No receivers is fine: nobody is listening.
-                    let _ = hub.sender.send(Arc::new(event));
+                    // No receivers is fine: they all left meanwhile.
+                    let _ = hub.sender.send(HubMessage::Change(Arc::new(event)));
                 }
             }
-            hub.head.store(last, Ordering::Release);
             if !full {
                 break;
             }
         }
+        position = Some(last);
     }
 }

@@ -4,7 +4,7 @@
 //! final notice when the stream ends for a reason other than the client leaving.
 
 use crate::event::{render, FeedEvent};
-use crate::hub::PAGE;
+use crate::hub::{HubMessage, PAGE};
 use crate::limits::Slot;
 use crate::metrics::EndReason;
 use crate::sse;
@@ -46,7 +46,7 @@ pub(crate) struct Subscription {
     pub recheck: Recheck,
     /// The last sequence this stream has passed (delivered or skipped).
     pub last: i64,
-    pub live: broadcast::Receiver<Arc<FeedEvent>>,
+    pub live: broadcast::Receiver<HubMessage>,
     /// Reading missed changes from the feed rather than from the hub.
     pub catching_up: bool,
     /// No live event received since the last catch-up (a lag then is ours, not the
@@ -92,10 +92,16 @@ impl Subscription {
                 _ = self.recheck_tick.tick() => self.check_again().await,
                 _ = self.heartbeat.tick() => self.queue.push_back(sse::heartbeat()),
                 received = self.live.recv() => match received {
-                    Ok(event) => {
+                    // The hub skipped changes while idle: read any we lack from the feed
+                    // (it holds this one too), then take live messages again.
+                    Ok(_) if !self.realtime.inner.hub.covers(self.last) => {
+                        self.catching_up = true;
+                    }
+                    Ok(HubMessage::Change(event)) => {
                         self.just_caught_up = false;
                         self.offer(&event);
                     }
+                    Ok(HubMessage::Resumed) => {}
                     Err(RecvError::Lagged(_)) if self.just_caught_up => {
                         self.live = self.live.resubscribe();
                         self.catching_up = true;
