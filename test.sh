@@ -54,6 +54,9 @@ ops/clients/run.sh
 step "crash test: SIGKILL while writing, every acknowledged record survives (ops/fault)"
 ops/fault/crash.sh
 
+step "realtime: real SSE client reconnects and survives SIGKILL (ops/realtime)"
+ops/realtime/run.sh
+
 step "deployment files (hadolint, kubernetes-validate, systemd-analyze)"
 ops/lint.sh
 

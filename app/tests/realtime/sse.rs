@@ -15,8 +15,11 @@ pub struct Event {
     pub data: serde_json::Value,
 }
 
+/// The body's chunks; an error (as text, whichever client read it) ends the stream.
+type Chunks = Pin<Box<dyn Stream<Item = Result<Bytes, String>> + Send>>;
+
 pub struct Sse {
-    body: Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
+    body: Chunks,
     buffer: String,
     pub comments: usize,
     pub retry: Option<u64>,
@@ -26,8 +29,14 @@ impl Sse {
     pub fn new(resp: reqwest::Response) -> Sse {
         assert_eq!(resp.status(), 200);
         assert_eq!(resp.headers()["content-type"], "text/event-stream");
+        Sse::from_chunks(resp.bytes_stream().map(|chunk| chunk.map_err(|e| e.to_string())))
+    }
+
+    /// A stream read by another client than reqwest (its status and headers checked by
+    /// the caller).
+    pub fn from_chunks(chunks: impl Stream<Item = Result<Bytes, String>> + Send + 'static) -> Sse {
         Sse {
-            body: Box::pin(resp.bytes_stream()),
+            body: Box::pin(chunks),
             buffer: String::new(),
             comments: 0,
             retry: None,
