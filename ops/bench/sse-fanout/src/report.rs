@@ -5,8 +5,8 @@ use serde_json::{json, Value};
 
 use crate::round::RoundResult;
 
-pub const HEADER: &str = "| server | mode | streams | offered creates/s | creates/s | deliveries/s | p50 ms | p99 ms | max ms | missing | dup | server CPU % | CPU µs/delivery | server RSS MB (peak) | tool CPU % | notes |\n\
-| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |";
+pub const HEADER: &str = "| server | mode | streams | offered creates/s | creates/s | deliveries/s | latency from answer p50 / p99 / max ms | from request p50 / p99 ms | missing | dup | server CPU % | CPU µs/delivery | server RSS MB (peak) | tool CPU % | notes |\n\
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |";
 
 /// What the row is about, beside the numbers.
 pub struct RowContext<'a> {
@@ -136,9 +136,20 @@ pub fn row(r: &RoundResult, ctx: &RowContext<'_>) -> Row {
     } else {
         format!("{}/{}", r.streams_opened, r.subscribers)
     };
-    let latency = |us: u64| {
-        if r.from_ack.count() > 0 {
-            ms(us)
+    let measured = r.from_ack.count() > 0;
+    let from_ack = [
+        r.from_ack.quantile(0.5),
+        r.from_ack.quantile(0.99),
+        r.from_ack.max(),
+    ];
+    let from_send = [r.from_send.quantile(0.5), r.from_send.quantile(0.99)];
+    let latency = |values: &[u64]| {
+        if measured {
+            values
+                .iter()
+                .map(|&us| ms(us))
+                .collect::<Vec<_>>()
+                .join(" / ")
         } else {
             dash()
         }
@@ -163,9 +174,8 @@ pub fn row(r: &RoundResult, ctx: &RowContext<'_>) -> Row {
         } else {
             dash()
         },
-        latency(r.from_ack.quantile(0.5)),
-        latency(r.from_ack.quantile(0.99)),
-        latency(r.from_ack.max()),
+        latency(&from_ack),
+        latency(&from_send),
         if writing && r.subscribers > 0 {
             r.missing.to_string()
         } else {
@@ -263,6 +273,7 @@ mod tests {
             ..RoundResult::default()
         };
         r.from_ack.record(1500);
+        r.from_send.record(2500);
         let ctx = RowContext {
             label: "hearth",
             mode: "fanout",
@@ -275,6 +286,13 @@ mod tests {
             HEADER.lines().next().unwrap().matches('|').count()
         );
         assert!(clean.markdown.contains("| 1,000 |"), "{}", clean.markdown);
+        assert!(
+            clean
+                .markdown
+                .contains("| 1.50 / 1.50 / 1.50 | 2.50 / 2.50 |"),
+            "{}",
+            clean.markdown
+        );
         assert!(
             clean.markdown.ends_with("|  |"),
             "no notes: {}",
