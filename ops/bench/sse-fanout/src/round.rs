@@ -189,6 +189,7 @@ pub async fn run(target: Arc<Target>, spec: RoundSpec) -> Result<RoundResult, St
                 target.clone(),
                 board.clone(),
                 gate.clone(),
+                spec.setup_timeout,
                 stop_rx.clone(),
             ))
         })

@@ -5,6 +5,7 @@
 use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
@@ -276,16 +277,20 @@ fn process(
 }
 
 /// Runs one subscriber until `stop` turns true. Opening happens under `gate` (a bound on
-/// concurrent connects, so a thousand subscribers do not overflow the listen queue).
+/// concurrent connects, so a thousand subscribers do not overflow the listen queue) and
+/// gives up after `open_timeout` (a server that accepts and never answers).
 pub async fn run(
     target: Arc<Target>,
     board: Arc<Board>,
     gate: Arc<Semaphore>,
+    open_timeout: Duration,
     mut stop: watch::Receiver<bool>,
 ) -> Option<SubStats> {
     let opened = {
         let _permit = gate.acquire().await.ok()?;
-        open_subscribed(&target).await
+        tokio::time::timeout(open_timeout, open_subscribed(&target))
+            .await
+            .unwrap_or_else(|_| Err(format!("no event stream within {open_timeout:?}")))
     };
     let (mut stream, rest) = match opened {
         Ok(opened) => opened,

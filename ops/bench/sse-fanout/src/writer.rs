@@ -16,6 +16,10 @@ use crate::board::Board;
 use crate::http1;
 use crate::target::Target;
 
+/// A create not answered by then is counted failed and its connection dropped (a round
+/// must end even when the server stops answering).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+
 #[derive(Debug, Clone, Copy)]
 pub enum Pace {
     /// Open loop at this many creates a second. The writer stops early when the streams
@@ -128,11 +132,16 @@ async fn try_create(
         .await?;
         http1::read_response(tcp, &mut conn.leftover).await
     };
-    let (head, answer) = match exchange.await {
-        Ok(answer) => answer,
-        Err(e) => {
+    let answered = tokio::time::timeout(ANSWER_TIMEOUT, exchange).await;
+    let (head, answer) = match answered {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(e)) => {
             conn.tcp = None;
             return Err(format!("create: {e}"));
+        }
+        Err(_) => {
+            conn.tcp = None;
+            return Err(format!("create: no answer within {ANSWER_TIMEOUT:?}"));
         }
     };
     if head.close {

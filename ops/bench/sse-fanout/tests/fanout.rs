@@ -141,3 +141,24 @@ async fn a_server_that_refuses_streams_is_an_error() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_server_that_never_answers_does_not_hang_the_round() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = listener.accept().await {
+            held.push(tcp); // accepted, never read from or answered
+        }
+    });
+    let mut s = settings(2);
+    s.setup_timeout = Duration::from_millis(500);
+    let started = std::time::Instant::now();
+    let err = modes::run(target(Shape::Hearth, addr), Mode::Fanout, &s)
+        .await
+        .err()
+        .expect("no stream");
+    assert!(err.contains("no event stream within"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
