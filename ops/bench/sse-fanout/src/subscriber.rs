@@ -68,10 +68,14 @@ impl SubStats {
 
     /// Handles one event received at `recv`; returns whether it was a measured delivery.
     fn on_event(&mut self, board: &Board, target: &Target, event: &Event<'_>, recv: u64) -> bool {
-        if let Some(seq) = std::str::from_utf8(event.id)
-            .ok()
-            .and_then(|s| s.parse::<u64>().ok())
-        {
+        // Hearth's ids are the collection's sequence; PocketBase's is the client id.
+        let seq = match target.shape {
+            Shape::Hearth => std::str::from_utf8(event.id)
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok()),
+            Shape::Pocketbase => None,
+        };
+        if let Some(seq) = seq {
             if self.last_seq.is_some_and(|last| seq <= last) {
                 self.seq_regressions += 1;
             }
