@@ -1,20 +1,29 @@
 //! Everything under `/api/v1` goes through one endpoint: system paths (the reserved
 //! collection names: `auth`, `collections`, …) to the static poem-openapi routes, every
 //! other first segment to the records of the collection of that name. A collection can
-//! never shadow a system route because those names are refused for collections.
+//! never shadow a system route because those names are refused for collections. The
+//! realtime paths (`/realtime…`, `/{collection}/events`) go to the realtime module.
 
 use poem::{Endpoint, IntoResponse, Request, Response, Result};
 use resources::RESERVED_NAMES;
 
-pub struct ApiDispatch<S, R> {
+pub struct ApiDispatch<S, R, T> {
     pub system: S,
     pub records: R,
+    pub realtime: T,
 }
 
-impl<S: Endpoint, R: Endpoint> Endpoint for ApiDispatch<S, R> {
+impl<S: Endpoint, R: Endpoint, T: Endpoint> Endpoint for ApiDispatch<S, R, T> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> Result<Response> {
+        if realtime::RealtimeEndpoint::serves(req.uri().path()) {
+            return self
+                .realtime
+                .call(req)
+                .await
+                .map(IntoResponse::into_response);
+        }
         let first = req
             .uri()
             .path()

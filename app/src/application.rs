@@ -48,6 +48,11 @@ pub struct Application {
     db: Db,
     auth: AuthService,
     resources: Resources,
+    /// The change feed and its pruner (stopped before the database closes).
+    feed: feed::Feed,
+    /// Realtime streams: ended first when the server shuts down, since they would
+    /// otherwise hold the drain for its whole timeout.
+    realtime: realtime::Realtime,
     config: Config,
     /// Held while the application lives: one server per data directory.
     _lock: DataDirLock,
@@ -201,7 +206,21 @@ impl Application {
         let resources = Resources::load(db.clone(), docs.clone())
             .await
             .map_err(|e| StartError::Resources(e.to_string()))?;
+        // After `Resources::load`, which gives tables from before the feed their triggers.
+        // Dropped (and so stopped) with the rest if a later step fails.
+        let feed = feed::Feed::start(db.clone(), config.realtime);
         let observability = observability(&db, &resources);
+        let realtime_metrics = realtime::RealtimeMetrics::default();
+        observability
+            .metrics()
+            .register(|registry| realtime_metrics.register(registry));
+        let realtime = realtime::Realtime::start(
+            config.realtime_streams.clone(),
+            resources.clone(),
+            auth.clone(),
+            feed.clone(),
+            realtime_metrics,
+        );
         let admin = dashboard(
             &db,
             &auth,
@@ -217,6 +236,7 @@ impl Application {
             docs,
             observability,
             admin,
+            realtime: realtime.clone(),
         };
         let http = crate::http::HttpOptions::from_config(&config, tls.is_some());
         let rate_limit = crate::http::RateLimit::new(crate::config::RateLimits::configured(
@@ -258,6 +278,8 @@ impl Application {
             db,
             auth,
             resources,
+            feed,
+            realtime,
             config,
             _lock: lock,
         })
@@ -290,6 +312,11 @@ impl Application {
 
     pub fn resources(&self) -> &Resources {
         &self.resources
+    }
+
+    /// The change feed (`changes`): what realtime streams read.
+    pub fn feed(&self) -> &feed::Feed {
+        &self.feed
     }
 
     /// Serves until `shutdown` resolves, drains in-flight requests (bounded by the
@@ -325,11 +352,17 @@ impl Application {
                 let _ = metrics_stopped.await;
             }))
         });
+        let realtime = self.realtime.clone();
+        let shutdown = async move {
+            shutdown.await;
+            realtime.shutdown();
+        };
         server::serve(self.listener, self.endpoint, options, shutdown).await;
         let _ = stop_metrics.send(());
         if let Some(metrics) = metrics {
             let _ = metrics.await;
         }
+        self.feed.stop();
         self.db.close().await?;
         tracing::info!("stopped cleanly");
         Ok(())

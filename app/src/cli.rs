@@ -177,6 +177,21 @@ pub struct SettingArgs {
     /// Serve /metrics, and nothing else, on this second address (plain HTTP) [env: HEARTH_METRICS_BIND]
     #[arg(long, global = true, value_name = "IP:PORT")]
     pub metrics_bind: Option<String>,
+    /// How long the change feed keeps changes for realtime clients to replay, e.g. 24h [env: HEARTH_REALTIME_RETENTION]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub realtime_retention: Option<String>,
+    /// At most this many changes are kept in the change feed [env: HEARTH_REALTIME_MAX_ROWS]
+    #[arg(long, global = true, value_name = "N")]
+    pub realtime_max_rows: Option<String>,
+    /// Realtime streams one user (anonymous: one client network) may hold open [env: HEARTH_REALTIME_MAX_STREAMS_PER_USER]
+    #[arg(long, global = true, value_name = "N")]
+    pub realtime_max_streams_per_user: Option<String>,
+    /// Realtime streams the server holds open in all [env: HEARTH_REALTIME_MAX_STREAMS]
+    #[arg(long, global = true, value_name = "N")]
+    pub realtime_max_streams: Option<String>,
+    /// Events a stream may fall behind before it ends with `overflow` [env: HEARTH_REALTIME_BUFFER]
+    #[arg(long, global = true, value_name = "N")]
+    pub realtime_buffer: Option<String>,
 }
 
 impl SettingArgs {
@@ -238,6 +253,14 @@ impl SettingArgs {
             ("metrics_token", &self.metrics_token),
             ("audit_retention", &self.audit_retention),
             ("metrics_bind", &self.metrics_bind),
+            ("realtime_retention", &self.realtime_retention),
+            ("realtime_max_rows", &self.realtime_max_rows),
+            (
+                "realtime_max_streams_per_user",
+                &self.realtime_max_streams_per_user,
+            ),
+            ("realtime_max_streams", &self.realtime_max_streams),
+            ("realtime_buffer", &self.realtime_buffer),
         ];
         for (name, value) in given {
             if let Some(v) = value {

@@ -44,6 +44,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "idempotency_scopes",
         sql: include_str!("../../migrations/0008_idempotency_scopes.sql"),
     },
+    Migration {
+        version: 9,
+        name: "change_feed",
+        sql: include_str!("../../migrations/0009_change_feed.sql"),
+    },
 ];
 
 #[cfg(test)]

@@ -55,10 +55,24 @@ pub fn api_routes() -> ApiRoutes {
 pub fn new_document() -> Arc<ApiDocument> {
     let mut base = serde_json::from_str(&api_service().spec())
         .expect("poem-openapi always produces valid JSON");
+    add_realtime(&mut base);
     close_request_objects(&mut base);
     auth::document_auth_schemas(&mut base);
     inline_described_enums(&mut base);
     Arc::new(ApiDocument::new(base))
+}
+
+/// The realtime module's two fixed paths (plain poem endpoints, not poem-openapi ones).
+fn add_realtime(doc: &mut Value) {
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        paths.extend(realtime::openapi_paths());
+    }
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        schemas.extend(realtime::openapi_schemas());
+    }
 }
 
 /// Request objects are declared `deny_unknown_fields` (no silent dropping, no mass

@@ -23,6 +23,7 @@ pub struct Services {
     pub observability: Observability,
     /// The dashboard, served under `/admin`.
     pub admin: admin::Admin,
+    pub realtime: realtime::Realtime,
 }
 
 #[handler]
@@ -73,6 +74,7 @@ pub fn build(
                     services.resources.clone(),
                     http.max_concurrent_lists,
                 ),
+                realtime: realtime::RealtimeEndpoint::new(services.realtime.clone()),
             }
             // Authenticate outside, so the rate limit knows the caller; the auth
             // endpoints and bad tokens are limited by address before it.
@@ -111,6 +113,9 @@ pub fn build(
 /// own): the static API's from its generated document, the dashboard's from its table.
 fn allow_table(api_spec: &serde_json::Value) -> http::AllowTable {
     let mut table = http::AllowTable::new().openapi("/api/v1", api_spec);
+    table = table
+        .route("/api/v1/realtime", &["GET"])
+        .route("/api/v1/realtime/tickets", &["POST"]);
     for path in [
         "/",
         "/healthz",

@@ -1,5 +1,6 @@
 //! ARCHITECTURE.md "Boundaries": dependencies point one way
-//! (app → admin → {resources, auth, observability} → storage → kernel).
+//! (app → admin → {resources, auth, observability} → storage → kernel; resources → feed
+//! → storage; realtime → {resources, auth, feed}).
 //! This fails when a module crate starts depending on one it must not.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -10,9 +11,25 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
     m.insert("hearth-kernel", BTreeSet::new());
     m.insert("hearth-storage", ["hearth-kernel"].into());
     m.insert("hearth-auth", ["hearth-kernel", "hearth-storage"].into());
+    // The change feed knows nothing of collections: resources installs its triggers
+    // and renders its records, never the other way round.
+    m.insert("hearth-feed", ["hearth-kernel", "hearth-storage"].into());
     m.insert(
         "hearth-resources",
-        ["hearth-kernel", "hearth-storage"].into(),
+        ["hearth-kernel", "hearth-storage", "hearth-feed"].into(),
+    );
+    // Realtime reads the feed and asks resources (rules, rendering, filters) and auth
+    // (re-checking a stream's token); nothing depends on it but the binary.
+    m.insert(
+        "hearth-realtime",
+        [
+            "hearth-kernel",
+            "hearth-storage",
+            "hearth-auth",
+            "hearth-resources",
+            "hearth-feed",
+        ]
+        .into(),
     );
     m.insert(
         "hearth-observability",

@@ -3,6 +3,7 @@
 //! (exit 2) before anything is served.
 
 mod parse;
+mod realtime;
 mod security;
 mod sources;
 
@@ -61,6 +62,11 @@ pub struct Config {
     pub metrics_bind: Option<SocketAddr>,
     /// Dashboard session lifetimes (idle 30 min, absolute 8 h); set in code, e.g. by tests.
     pub admin_sessions: admin::SessionLimits,
+    /// What the change feed keeps for realtime streams to replay (`realtime_retention`,
+    /// `realtime_max_rows`).
+    pub realtime: feed::FeedConfig,
+    /// Realtime streams: caps, buffer, heartbeat and re-check timings.
+    pub realtime_streams: ::realtime::RealtimeConfig,
 }
 
 /// A setting that must never be printed: `Debug` shows `<redacted>`.
@@ -162,6 +168,19 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("metrics_token", "HEARTH_METRICS_TOKEN", ""),
     ("audit_retention", "HEARTH_AUDIT_RETENTION", "90d"),
     ("metrics_bind", "HEARTH_METRICS_BIND", ""),
+    ("realtime_retention", "HEARTH_REALTIME_RETENTION", "24h"),
+    ("realtime_max_rows", "HEARTH_REALTIME_MAX_ROWS", "1000000"),
+    (
+        "realtime_max_streams_per_user",
+        "HEARTH_REALTIME_MAX_STREAMS_PER_USER",
+        "8",
+    ),
+    (
+        "realtime_max_streams",
+        "HEARTH_REALTIME_MAX_STREAMS",
+        "10000",
+    ),
+    ("realtime_buffer", "HEARTH_REALTIME_BUFFER", "1000"),
 ];
 
 /// A configuration problem, as the one line printed before exiting with status 2.

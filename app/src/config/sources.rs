@@ -209,6 +209,8 @@ pub(super) fn resolve(
             .map_err(|e| e.to_string())
     })?;
     let security = super::security::resolve(&field)?;
+    let realtime = super::realtime::resolve(&field)?;
+    let realtime_streams = super::realtime::resolve_streams(&field)?;
     let backup_interval = one(
         &field("backup_interval"),
         "backup_interval",
@@ -275,6 +277,8 @@ pub(super) fn resolve(
         audit_retention: (!audit_retention.is_zero()).then_some(audit_retention),
         metrics_bind,
         admin_sessions: admin::SessionLimits::default(),
+        realtime,
+        realtime_streams,
     })
 }
 

@@ -21,6 +21,8 @@ pub struct TestApp {
     pub data_dir: tempfile::TempDir,
     pub auth: auth::AuthService,
     pub db: storage::Db,
+    pub resources: resources::Resources,
+    pub feed: feed::Feed,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<Result<(), hearth::StartError>>>,
 }
@@ -62,6 +64,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let addr = app.local_addr();
     let auth = app.auth().clone();
     let db = app.db().clone();
+    let resources = app.resources().clone();
+    let feed = app.feed().clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let handle = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
@@ -72,6 +76,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         data_dir,
         auth,
         db,
+        resources,
+        feed,
         stop: Some(stop),
         handle: Some(handle),
     }

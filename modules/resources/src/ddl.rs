@@ -88,6 +88,49 @@ pub fn create_indexes(def: &CollectionDef) -> Vec<String> {
     index_set(def).into_iter().map(|(_, sql)| sql).collect()
 }
 
+/// The change feed's triggers for `def`'s table (`feed::trigger_sql`): every record
+/// change appends a `changes` row with a snapshot of every column, system ones first.
+pub fn feed_triggers(def: &CollectionDef) -> Vec<String> {
+    let mut columns: Vec<&str> = crate::schema::SYSTEM_FIELDS.to_vec();
+    columns.extend(def.fields.iter().map(|f| f.name.as_str()));
+    feed::trigger_sql(&def.table(), &def.name, &columns)
+}
+
+/// (Re)creates the feed triggers of `def`'s table: after the table is created, and after
+/// every migration (a rebuild dropped them with the old table; a column list change
+/// changes their snapshot). Runs in the schema change's transaction.
+pub fn install_feed_triggers(conn: &Connection, def: &CollectionDef) -> Result<(), ResourceError> {
+    for sql in feed::drop_triggers_sql(&def.table())
+        .iter()
+        .chain(&feed_triggers(def))
+    {
+        exec_schema(conn, sql)?;
+    }
+    Ok(())
+}
+
+/// Whether the feed triggers `def`'s table has are exactly the ones it should have (a
+/// database from before the feed has none).
+pub fn has_current_feed_triggers(
+    conn: &Connection,
+    def: &CollectionDef,
+) -> Result<bool, ResourceError> {
+    let table = def.table();
+    let mut stored: Vec<String> = conn
+        .prepare_cached(
+            "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1 AND name IN (?2, ?3, ?4)",
+        )?
+        .query_map(
+            rusqlite::params_from_iter(std::iter::once(table.clone()).chain(feed::trigger_names(&table))),
+            |r| r.get(0),
+        )?
+        .collect::<Result<_, _>>()?;
+    let mut wanted = feed_triggers(def);
+    stored.sort();
+    wanted.sort();
+    Ok(stored == wanted)
+}
+
 /// Runs a statement that changes the schema. SQLite refusing a name as taken or
 /// missing means the names Hearth derives and what the file holds disagree (a
 /// collection created before `__` was reserved can own a name derived for another):

@@ -20,6 +20,7 @@ mod repo;
 pub mod rules;
 pub mod schema;
 mod service;
+mod streams;
 
 pub use api::{CollectionsApi, RecordsEndpoint};
 pub use collections::service::Change;
@@ -29,3 +30,4 @@ pub use records::service::{Created, Idempotency, IfMatch};
 pub use repo::records::{Record, RecordRow};
 pub use schema::{CollectionSpec, CollectionView, RESERVED_NAMES};
 pub use service::Resources;
+pub use streams::StreamFilter;

@@ -290,8 +290,40 @@ pub fn fragment(col: &Collection, all: &[Arc<Collection>]) -> DocFragment {
                        "responses": with_problems(json!({"204": {"description": "Deleted"}}))}
         }),
     );
-    DocFragment {
-        paths,
-        schemas: schemas(col, &base, all),
-    }
+    paths.insert(format!("/{name}/events"), events_path(col, &base));
+    let mut schemas = schemas(col, &base, all);
+    schemas.insert(format!("{base}Event"), event_schema(&record));
+    DocFragment { paths, schemas }
+}
+
+/// `GET /{name}/events`: the collection's change stream (realtime module; its events
+/// are described once, at `GET /realtime`).
+fn events_path(col: &Collection, base: &str) -> Value {
+    let name = col.name();
+    json!({"get": {
+        "tags": [name], "operationId": format!("stream_{name}"),
+        "summary": format!("Follow changes of {name} (Server-Sent Events)"),
+        "description": "A `text/event-stream` of this collection's changes, as described at `GET /realtime`: `id:` is the change's sequence, `event:` one of `created`, `updated`, `deleted`, `schema`, `reset`, and `data:` this schema. Only records the caller may view at delivery are sent; `filter` (the listing's language) is evaluated against the record after the change (a delete: before). `Last-Event-ID` (or `since`) replays what was missed.",
+        "parameters": [
+            query("filter", "Only changes whose record matches (listing filter language)", json!({"type": "string", "maxLength": crate::filter::MAX_FILTER_BYTES})),
+            query("since", "Resume after this sequence (the `Last-Event-ID` header wins)", json!({"type": "integer", "format": "int64", "minimum": 0})),
+            query("ticket", "A ticket from `POST /realtime/tickets`, for `EventSource`", json!({"type": "string"})),
+            {"name": "Last-Event-ID", "in": "header", "required": false,
+             "description": "The last `id:` received", "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"}}
+        ],
+        "security": security(col, Action::List),
+        "responses": with_problems(json!({"200": {"description": "The event stream",
+            "content": {"text/event-stream": {"schema": schema_ref(&format!("{base}Event"))}}}}))
+    }})
+}
+
+/// The `data:` of one event of this collection.
+fn event_schema(record: &str) -> Value {
+    json!({"type": "object", "required": ["collection", "seq", "record"],
+        "properties": {
+            "collection": {"type": "string", "nullable": true},
+            "seq": {"type": "integer", "format": "int64"},
+            "record": {"nullable": true, "description": "created/updated: the record as `GET` shows it; deleted: `{id}`; schema/reset: null",
+                "anyOf": [schema_ref(record), {"type": "object", "required": ["id"], "properties": {"id": {"type": "string", "format": "uuid"}}}]},
+            "schema": {"type": "object", "additionalProperties": true, "description": "schema events: what changed"}}})
 }

@@ -36,10 +36,35 @@ impl Resources {
             )));
         }
         let resources = Resources { db, registry, docs };
+        resources.ensure_feed_triggers().await?;
         for col in resources.registry.all() {
             resources.publish(&col);
         }
         Ok(resources)
+    }
+
+    /// Gives every record table the change feed's triggers as the current definition
+    /// makes them: tables created before the feed existed have none. A no-op write when
+    /// all are current (the usual start).
+    async fn ensure_feed_triggers(&self) -> Result<(), ResourceError> {
+        let all = self.registry.all();
+        let installed = self
+            .db
+            .write(move |conn| {
+                let mut installed = Vec::new();
+                for col in &all {
+                    if !crate::ddl::has_current_feed_triggers(conn, &col.def)? {
+                        crate::ddl::install_feed_triggers(conn, &col.def)?;
+                        installed.push(col.name().to_owned());
+                    }
+                }
+                Ok::<_, ResourceError>(installed)
+            })
+            .await?;
+        if !installed.is_empty() {
+            tracing::info!(collections = ?installed, "installed the change feed's triggers");
+        }
+        Ok(())
     }
 
     pub(crate) fn collection(&self, name: &str) -> Result<Arc<Collection>, ResourceError> {

@@ -133,6 +133,11 @@ impl Db {
         self.inner.writer.stats()
     }
 
+    /// `self.writer().commits()`: changes after every commit that may have changed rows.
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.writer.commits()
+    }
+
     /// Registers the observer the writer thread and the reader pool report to (batch
     /// sizes and durations, reader waits). Only the first call has an effect; later
     /// ones return `false`.

@@ -6,7 +6,6 @@
 
 use crate::checkpointer::{self, After, Checkpointer, Trigger, WalPolicy};
 use crate::error::{ConstraintKind, StorageError};
-use crate::fail_stop::FailStop;
 use crate::writer::{Completion, Job, Kind, Stats};
 use rusqlite::{ffi, Connection};
 use tokio::sync::mpsc;
@@ -143,7 +142,7 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>, stats: &Stats) {
             }
             continue;
         }
-        commit(conn, done, &stats.fail_stop);
+        commit(conn, done, stats);
     }
 }
 
@@ -156,6 +155,7 @@ fn run_exclusive(conn: &Connection, job: Box<dyn Job>, stats: &Stats) {
         job.fail(refusal);
         return;
     }
+    let changes_before = conn.total_changes();
     let completion = job.run(conn);
     let mut outcome = None;
     if crate::wal_writes::sync_failed(conn) {
@@ -173,6 +173,12 @@ fn run_exclusive(conn: &Connection, job: Box<dyn Job>, stats: &Stats) {
     }
     if let Err(err) = exec(conn, "PRAGMA foreign_keys = ON") {
         tracing::error!(error = %err, "could not switch foreign keys back on");
+    }
+    // The job committed its own transaction (rows changed and none left open). A job
+    // that rolled its changes back itself (a dry run) bumps too: harmless, readers
+    // find nothing new.
+    if completion.ok && outcome.is_none() && conn.total_changes() != changes_before {
+        stats.committed();
     }
     completion.deliver(outcome);
 }
@@ -272,7 +278,8 @@ fn has_unresolved_foreign_keys(conn: &Connection) -> bool {
 /// Results reach callers only now, so nobody is told "written" before it is durable
 /// (as durable as `synchronous` makes it). A failed sync, here or meanwhile in a
 /// checkpoint, stops writes for good (`fail_stop`): none of these is acknowledged.
-fn commit(conn: &Connection, done: Vec<Completion>, fail_stop: &FailStop) {
+fn commit(conn: &Connection, done: Vec<Completion>, stats: &Stats) {
+    let fail_stop = &stats.fail_stop;
     let committed = exec(conn, "COMMIT");
     if let Err(err) = &committed {
         fail_stop.check(err, "commit");
@@ -289,7 +296,10 @@ fn commit(conn: &Connection, done: Vec<Completion>, fail_stop: &FailStop) {
         return;
     }
     match committed {
-        Ok(()) => done.into_iter().for_each(|c| c.deliver(None)),
+        Ok(()) => {
+            stats.committed();
+            done.into_iter().for_each(|c| c.deliver(None))
+        }
         Err(err) => {
             tracing::error!(error = %err, jobs = done.len(), "group commit failed; rolling the batch back");
             if !conn.is_autocommit() {
@@ -346,7 +356,13 @@ mod tests {
                 Completion::new(ok, move |err| tx.send(err).unwrap())
             })
             .into();
-        commit(&conn, done, &FailStop::default());
+        let stats = Stats::default();
+        let commits = stats.commits.subscribe();
+        commit(&conn, done, &stats);
+        assert!(
+            !commits.has_changed().unwrap(),
+            "a failed commit announces nothing"
+        );
         drop(tx);
         let errors: Vec<_> = rx.iter().collect();
         assert_eq!(errors.len(), 3);

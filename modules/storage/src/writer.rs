@@ -133,6 +133,8 @@ pub(crate) struct Stats {
     pub(crate) observer: ObserverSlot,
     /// Shared by the writer, checkpoint and reader threads and every submitter.
     pub(crate) fail_stop: Arc<crate::fail_stop::FailStop>,
+    /// Counts commits that may have changed something (see `Writer::commits`).
+    pub(crate) commits: tokio::sync::watch::Sender<u64>,
 }
 
 impl Stats {
@@ -157,6 +159,12 @@ impl Stats {
             observer.checkpoint_finished(on_writer, started.elapsed());
         }
         outcome
+    }
+
+    /// Called by the writer thread after a COMMIT returned: whoever waits on
+    /// `Writer::commits` can now read what it wrote. One lock and a wake-up per batch.
+    pub(crate) fn committed(&self) {
+        self.commits.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     pub(crate) fn job_started(&self) {
@@ -319,6 +327,16 @@ impl Writer {
 
     pub fn stats(&self) -> WriterStats {
         self.stats.snapshot()
+    }
+
+    /// A counter the writer thread bumps after every COMMIT of a batch, and after every
+    /// exclusive job that succeeded and changed rows: a reader that saw the value change
+    /// finds the new rows visible. Readers learn that something new may be there without
+    /// polling; a bump may find nothing new for them (a dry run's rolled back rows, a
+    /// batch that wrote elsewhere), but no commit goes unannounced. Values are only
+    /// compared, never counted: several bumps can arrive as one change.
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.stats.commits.subscribe()
     }
 
     /// Why writes are refused for good (a failed fsync, see `fail_stop`), if they are.

@@ -74,7 +74,8 @@ fn request_histogram() -> Histogram {
 }
 
 pub struct Metrics {
-    registry: Registry,
+    /// Locked only to add another module's series and to render `/metrics`.
+    registry: std::sync::Mutex<Registry>,
     requests: Family<RequestLabels, Counter>,
     durations: Family<DurationLabels, Histogram, fn() -> Histogram>,
     in_flight: Gauge,
@@ -168,7 +169,7 @@ impl Metrics {
         registry.register_collector(Box::new(db::DbCollector::new(database)));
         registry.register_collector(Box::new(process::ProcessCollector::new()));
         Metrics {
-            registry,
+            registry: std::sync::Mutex::new(registry),
             requests,
             durations,
             in_flight,
@@ -180,6 +181,14 @@ impl Metrics {
     }
 
     /// What the storage layer reports to (`Db::set_observer`).
+    /// Adds another module's series (the realtime module's, say) to `/metrics`.
+    pub fn register(&self, add: impl FnOnce(&mut Registry)) {
+        add(&mut self
+            .registry
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner));
+    }
+
     pub fn storage_observer(&self) -> Arc<dyn ::storage::StorageObserver> {
         self.storage.clone()
     }
@@ -243,7 +252,11 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(16 * 1024);
         // Writing into a String cannot fail.
-        let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry);
+        let registry = self
+            .registry
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &registry);
         out
     }
 }

@@ -149,7 +149,12 @@ pub fn describe(
 
 /// Converts a stored value of `from` into a value for `to`, or why it cannot be.
 fn convert(from: &FieldType, to: &FieldDef, v: ValueRef<'_>) -> Result<Sql, FieldCode> {
-    let json = from.to_json(v);
+    convert_json(from.to_json(v), to)
+}
+
+/// `convert` of a value already rendered as JSON: a null takes `to`'s default, and
+/// numbers, booleans and text widen as far as that is lossless.
+pub(crate) fn convert_json(json: Value, to: &FieldDef) -> Result<Sql, FieldCode> {
     let json = match (&json, &to.ty) {
         (Value::Null, _) => {
             return to
@@ -296,6 +301,8 @@ pub fn rebuild(
     for sql in ddl::create_indexes(new) {
         ddl::exec_schema(conn, &sql)?;
     }
+    // The old table took its triggers with it; the new one feeds its own columns.
+    ddl::install_feed_triggers(conn, new)?;
     Ok(copied)
 }
 
@@ -337,6 +344,9 @@ pub fn reindex(
             return Err(ddl::schema_error(e));
         }
     }
+    // The columns are the same, but recreating costs nothing and repairs a table whose
+    // triggers are missing or stale.
+    ddl::install_feed_triggers(conn, new)?;
     Ok(())
 }
 

@@ -132,6 +132,7 @@ impl Resources {
         self.check_targets(&new)?;
         let mapping = migrate::map_fields(&old.def, &spec.fields)?;
         let (steps, rebuild) = migrate::describe(&old.def, &new, &mapping);
+        let feed_change = feed_change(&new, &mapping, &steps, rebuild);
         let actor = admin.principal().user_id.clone();
         let me = self.clone();
         let outcome = self
@@ -158,6 +159,7 @@ impl Resources {
                         &new,
                         &clock::now(),
                         &actor,
+                        feed_change,
                     )?;
                     Ok((saved, copied))
                 })?;
@@ -233,4 +235,33 @@ impl Resources {
         tracing::info!(collection = name, "collection deleted");
         Ok(())
     }
+}
+
+/// What the change feed's `schema` row says about a definition change (beside
+/// `"change": "updated"` and the new `schema_version`): the fields added, removed and
+/// renamed, whether the table was rebuilt, and the steps as `describe` words them.
+fn feed_change(
+    new: &CollectionDef,
+    mapping: &migrate::Mapping,
+    steps: &[String],
+    rebuilt: bool,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut added = Vec::new();
+    let mut renamed = Vec::new();
+    for (field, source) in new.fields.iter().zip(&mapping.sources) {
+        match source {
+            None => added.push(serde_json::Value::from(field.name.as_str())),
+            Some(from) if *from != field.name => {
+                renamed.push(serde_json::json!({"from": from, "to": field.name}))
+            }
+            Some(_) => {}
+        }
+    }
+    let mut out = serde_json::Map::new();
+    out.insert("added".into(), added.into());
+    out.insert("removed".into(), mapping.dropped.clone().into());
+    out.insert("renamed".into(), renamed.into());
+    out.insert("rebuilt".into(), rebuilt.into());
+    out.insert("steps".into(), steps.to_vec().into());
+    out
 }

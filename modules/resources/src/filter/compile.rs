@@ -43,6 +43,13 @@ pub(crate) fn is_valid_name(name: &str) -> bool {
         && bytes.all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_'))
 }
 
+/// Whether a sub-millisecond datetime literal compared with `op` is rounded up (rather
+/// than truncated) to the stored millisecond form: that keeps `>=` and `<` exact. Shared
+/// with the in-memory evaluator, which must bind exactly what the SQL binds.
+pub(crate) fn rounds_up(op: CmpOp) -> bool {
+    matches!(op, CmpOp::Ge | CmpOp::Lt)
+}
+
 impl Compiler<'_> {
     fn expr(&mut self, expr: &Expr) -> Result<(), FilterError> {
         match expr {
@@ -156,9 +163,7 @@ impl Compiler<'_> {
             }
             _ => {}
         }
-        // Round a sub-millisecond datetime up where that keeps the comparison exact.
-        let round_up = matches!(op, CmpOp::Ge | CmpOp::Lt);
-        let mut param = bind(field, kind, value, round_up)?;
+        let mut param = bind(field, kind, value, rounds_up(op))?;
         let sql = match op {
             CmpOp::Eq => format!("({col} IS ?)"),
             CmpOp::Ne => format!("({col} IS NOT ?)"),

@@ -12,20 +12,25 @@
 //! * `lexer` splits the input into tokens (byte positions);
 //! * `parser` builds an [`Expr`] (grammar in its docs), enforcing the size and depth limits;
 //! * `compile` checks fields and operators against a [`FieldLookup`] and writes the SQL;
-//! * `literal` type-checks each value and turns it into a bound parameter.
+//! * `literal` type-checks each value and turns it into a bound parameter;
+//! * `eval` ([`CompiledPredicate`]) tests one record in memory with the SQL's semantics
+//!   (realtime streams), on SQLite's rules as `sqlite_ops` reproduces them.
 
 mod ast;
 mod compile;
 mod error;
+mod eval;
 mod lexer;
 mod literal;
 mod parser;
+mod sqlite_ops;
 
 #[cfg(test)]
 mod tests;
 
 pub use ast::{CmpOp, Expr, Field, LitValue, Literal};
 pub use error::FilterError;
+pub use eval::CompiledPredicate;
 pub use parser::parse;
 
 /// How the compiler must treat a field's column. The caller maps its schema to this.

@@ -4,3 +4,4 @@ pub mod body;
 pub mod cursor;
 pub mod list;
 pub mod service;
+mod snapshot;

@@ -59,7 +59,8 @@ fn record_history(
     Ok(())
 }
 
-/// Creates the table, its indexes and the definition row. Runs inside a write job.
+/// Creates the table, its indexes, its feed triggers and the definition row, and
+/// appends the `schema` change. Runs inside a write job.
 pub fn create(
     conn: &Connection,
     def: &CollectionDef,
@@ -76,6 +77,13 @@ pub fn create(
     for sql in ddl::create_indexes(def) {
         ddl::exec_schema(conn, &sql)?;
     }
+    ddl::install_feed_triggers(conn, def)?;
+    let fields: Vec<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
+    feed::append_schema(
+        conn,
+        &def.name,
+        &serde_json::json!({"change": "created", "schema_version": 1, "fields": fields}),
+    )?;
     conn.prepare_cached(
         "INSERT INTO collections (name, definition, schema_version, created_at, updated_at) VALUES (?1, ?2, 1, ?3, ?3)",
     )?
@@ -89,15 +97,23 @@ pub fn create(
     ))
 }
 
-/// Stores a changed definition (the table itself is changed by the migration).
+/// Stores a changed definition (the table itself is changed by the migration) and
+/// appends the `schema` change: `change` (what changed, see `migrate::feed_change`)
+/// with `"change": "updated"` and the new `schema_version`.
 pub fn save_change(
     conn: &Connection,
     old: &Collection,
     new: &CollectionDef,
     now: &str,
     actor: &str,
+    change: serde_json::Map<String, serde_json::Value>,
 ) -> Result<Collection, ResourceError> {
     let version = old.schema_version + 1;
+    let mut data = serde_json::Map::new();
+    data.insert("change".into(), "updated".into());
+    data.insert("schema_version".into(), version.into());
+    data.extend(change);
+    feed::append_schema(conn, &new.name, &serde_json::Value::Object(data))?;
     conn.prepare_cached("UPDATE collections SET definition = ?2, schema_version = ?3, updated_at = ?4 WHERE name = ?1")?
         .execute(params![new.name, definition_json(new), version, now])?;
     record_history(
@@ -117,7 +133,9 @@ pub fn save_change(
     ))
 }
 
-/// Drops the table and the definition; the history keeps the last definition.
+/// Drops the table (and with it its indexes and feed triggers) and the definition, and
+/// appends the `schema` change (the records go without a `deleted` change each); the
+/// history keeps the last definition.
 pub fn drop(
     conn: &Connection,
     col: &Collection,
@@ -125,6 +143,11 @@ pub fn drop(
     actor: &str,
 ) -> Result<(), ResourceError> {
     conn.execute_batch(&format!("DROP TABLE {}", quote(&col.table)))?;
+    feed::append_schema(
+        conn,
+        col.name(),
+        &serde_json::json!({"change": "deleted", "schema_version": col.schema_version + 1}),
+    )?;
     conn.prepare_cached("DELETE FROM collections WHERE name = ?1")?
         .execute([col.name()])?;
     record_history(

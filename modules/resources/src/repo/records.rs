@@ -66,7 +66,7 @@ pub fn write_record_json(
 }
 
 /// `write_record_json` over any source of the select list's values, by position.
-fn write_json<'v>(
+pub(crate) fn write_json<'v>(
     col: &Collection,
     value: impl Fn(usize) -> rusqlite::Result<ValueRef<'v>>,
     only: Option<&[String]>,

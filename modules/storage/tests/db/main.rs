@@ -4,6 +4,7 @@
 mod backup;
 mod checkpoint;
 mod close;
+mod commits;
 mod common;
 mod exclusive;
 mod group_commit;

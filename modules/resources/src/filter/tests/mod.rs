@@ -1,6 +1,9 @@
 //! Tests of the filter language, against a small fixed schema.
 
+mod differential;
 mod errors;
+mod eval;
+mod gen;
 mod hostile;
 mod parse;
 mod prop;
