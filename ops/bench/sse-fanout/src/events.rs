@@ -17,6 +17,9 @@ pub enum Delivery {
     Foreign,
     /// The server says the stream lost events (Hearth's `reset`).
     Reset,
+    /// The server is ending the stream: Hearth's `overflow` (the subscriber fell
+    /// `realtime_buffer` events behind) or `unauthorized`.
+    Ending,
     /// Anything else: updates, deletes, schema changes, PocketBase's `PB_CONNECT`.
     Other,
 }
@@ -26,6 +29,7 @@ pub fn classify(shape: Shape, event: &Event<'_>, seq_field: &str) -> Delivery {
         Shape::Hearth => match event.name {
             b"created" => true,
             b"reset" => return Delivery::Reset,
+            b"overflow" | b"unauthorized" => return Delivery::Ending,
             _ => false,
         },
         Shape::Pocketbase => {
@@ -114,6 +118,10 @@ mod tests {
         assert_eq!(
             classify(Shape::Hearth, &event("reset", "{}"), "views"),
             Delivery::Reset
+        );
+        assert_eq!(
+            classify(Shape::Hearth, &event("overflow", "{}"), "views"),
+            Delivery::Ending
         );
         let no_number = r#"{"collection":"posts","seq":13,"record":{"id":"0193","title":"hi"}}"#;
         assert_eq!(

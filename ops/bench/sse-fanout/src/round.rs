@@ -68,6 +68,8 @@ pub struct RoundResult {
     pub unacked_deliveries: u64,
     pub foreign: u64,
     pub resets: u64,
+    /// Streams the server ended with `event: overflow` (too slow a subscriber).
+    pub overflows: u64,
     pub seq_regressions: u64,
     pub heartbeats: u64,
     pub backlog_tripped: bool,
@@ -166,6 +168,7 @@ fn add_up(result: &mut RoundResult, board: &Board, mut stats: Vec<SubStats>) -> 
         result.before_ack += sub.before_ack;
         result.foreign += sub.foreign;
         result.resets += sub.resets;
+        result.overflows += u64::from(sub.ending.as_deref() == Some("overflow"));
         result.seq_regressions += sub.seq_regressions;
         result.heartbeats += sub.comments;
         result.from_ack.merge(&sub.from_ack);

@@ -43,6 +43,8 @@ pub struct SubStats {
     pub last_recv: u64,
     probed: bool,
     last_seq: Option<u64>,
+    /// The event the server announced the stream's end with (`overflow`).
+    pub ending: Option<String>,
     /// Why the stream ended before the round stopped it.
     pub ended: Option<String>,
 }
@@ -89,6 +91,10 @@ impl SubStats {
             }
             Delivery::Reset => {
                 self.resets += 1;
+                return false;
+            }
+            Delivery::Ending => {
+                self.ending = Some(String::from_utf8_lossy(event.name).into_owned());
                 return false;
             }
             Delivery::Other => {
@@ -322,7 +328,10 @@ pub async fn run(
             Err(e) => Err(format!("read: {e}")),
         };
     }
-    stats.ended = result.err();
+    stats.ended = result.err().map(|e| match &stats.ending {
+        Some(event) => format!("{e} after `event: {event}`"),
+        None => e,
+    });
     stats.comments = stream.parser.comments();
     if stats.ended.is_some() {
         board.live_streams.fetch_sub(1, Ordering::Relaxed);
