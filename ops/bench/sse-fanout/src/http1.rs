@@ -7,6 +7,8 @@ use std::io;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::bytes::find_byte;
+
 /// A response head is refused past this size (a server bug or not an HTTP server).
 const MAX_HEAD: usize = 64 * 1024;
 /// A writer's response body is refused past this size (a create answers one record).
@@ -228,15 +230,17 @@ impl ChunkedDecoder {
                     };
                 }
                 ChunkState::Size | ChunkState::DataEnd | ChunkState::Trailer => {
-                    let Some(nl) = input[i..].iter().position(|&b| b == b'\n') else {
+                    let Some(nl) = find_byte(&input[i..], b'\n') else {
                         self.push_line(&input[i..])?;
                         return Ok(input.len());
                     };
                     self.push_line(&input[i..i + nl])?;
                     i += nl + 1;
-                    let line = std::mem::take(&mut self.line);
-                    let line = line.strip_suffix(b"\r").unwrap_or(&line);
+                    // The line is judged in place and cleared: taking it out would
+                    // allocate a new one for every chunk.
+                    let line = self.line.strip_suffix(b"\r").unwrap_or(&self.line);
                     self.state = self.after_line(line)?;
+                    self.line.clear();
                 }
             }
         }

@@ -3,6 +3,7 @@
 //! records, and what reached whom when. See ops/bench/README.md.
 
 pub mod board;
+pub mod bytes;
 pub mod cli;
 pub mod events;
 pub mod histogram;

@@ -3,6 +3,8 @@
 //! after the colon, `data` lines join with LF, lines starting with `:` are comments
 //! (heartbeats). A lone CR as line end is not supported: neither server sends one.
 
+use crate::bytes::find_byte;
+
 /// One dispatched event; borrowed from the parser until the next call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Event<'a> {
@@ -42,7 +44,7 @@ impl SseParser {
         mut on_event: impl FnMut(Event<'_>),
     ) -> Result<(), String> {
         let mut rest = bytes;
-        while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
+        while let Some(nl) = find_byte(rest, b'\n') {
             let (line, after) = rest.split_at(nl);
             rest = &after[1..];
             if self.partial.is_empty() {
