@@ -9,6 +9,8 @@
 #   idle        streams held open: the server's RSS per stream ((RSS with N − with 0) / N)
 #   fanout      creates at RATE/s (open loop) for DURATION s: commit-to-delivery latency,
 #               deliveries/s, events missing and duplicated (must be 0)
+#   fanout@R    the same at R creates/s: the default MODES add fanout@20, a load PocketBase
+#               keeps up with, so that the two latencies are compared at the same load
 #   throughput  creates as fast as the writers go with no stream, then with SUBSCRIBERS
 #               streams as fast as they keep up (the saturation row: deliveries/s), and
 #               the ratio of the two create rates
@@ -21,7 +23,7 @@
 # (default 1024) holds 1000 streams and the writer's 8 connections.
 #
 # Environment (defaults in brackets):
-#   MODES [idle fanout throughput]  SUBSCRIBERS [1000]  RATE [1000]  DURATION [10]
+#   MODES [idle fanout fanout@20 throughput]  SUBSCRIBERS [1000]  RATE [1000]  DURATION [10]
 #   WRITERS [8]         writer keep-alive connections, one create in flight on each
 #   TARGETS [pocketbase hearth]   which servers to run (hearth is skipped, with a note,
 #                       while its build has no event streams)
@@ -39,7 +41,7 @@ REPO="$(cd "$HERE/../.." && pwd)"
 PEER_BENCH="${PEER_BENCH:-$REPO/../shared/peer-bench}"
 [[ -x "$PEER_BENCH/pocketbase_setup.sh" ]] || { echo "peer-bench harness not found at $PEER_BENCH" >&2; exit 2; }
 
-MODES="${MODES:-idle fanout throughput}"
+MODES="${MODES:-idle fanout fanout@20 throughput}"
 SUBSCRIBERS="${SUBSCRIBERS:-1000}"
 RATE="${RATE:-1000}"
 DURATION="${DURATION:-10}"
@@ -110,16 +112,19 @@ version_hearth="$(git -C "$REPO" describe --always --dirty 2>/dev/null || echo '
   "$TOOL" header
 } >"$TABLE"
 
-for mode in $MODES; do
+for entry in $MODES; do
+  mode="${entry%@*}" rate="$RATE"
+  [[ "$entry" == *@* ]] && rate="${entry#*@}"
+  case "$mode" in idle|fanout|saturation|throughput) ;; *) echo "unknown mode $entry" >&2; exit 2 ;; esac
   for t in "${active[@]}"; do
     sleep "$SETTLE"
-    echo "== $mode on $t" >&2
+    echo "== $entry on $t" >&2
     # shellcheck disable=SC2086  # SSE_FANOUT_ARGS is a list of arguments
     if ! "$TOOL" "$mode" --url "$(url_of "$t")" --shape "$t" --label "$t" \
-      --server-pid "$(cat "$(pidfile_of "$t")")" --subscribers "$SUBSCRIBERS" --rate "$RATE" \
+      --server-pid "$(cat "$(pidfile_of "$t")")" --subscribers "$SUBSCRIBERS" --rate "$rate" \
       --duration "$DURATION" --writers "$WRITERS" --json-out "$JSON" ${SSE_FANOUT_ARGS:-} \
       | tee -a "$TABLE" >&2; then
-      echo "| $t | $mode | failed: see the output above |" >>"$TABLE"
+      echo "| $t | $entry | failed: see the output above |" >>"$TABLE"
     fi
   done
 done
