@@ -21,6 +21,9 @@
 #   HEARTH_SYNCHRONOUS               optional: normal (Hearth's default) or full
 #   RATE_LIMIT_PER_SECOND [0]        Hearth's per-client rate limit (0: off; see CLEAN_ENV)
 #   BENCH_LOG [info]                 the server's log filter (Hearth's default: info)
+#   REALTIME_MAX_STREAMS_PER_USER    optional: Hearth's cap on event streams per user (or per
+#                                    client network for anonymous callers; default 8), which
+#                                    the realtime benchmark raises (ops/bench/realtime.sh)
 #   NO_BUILD=1                       use the existing target/release/hearth
 # The pid file and ids file are where ../shared/peer-bench/targets/hearth.env expects
 # them. The last line printed is `HEARTH_PID=<pid>`.
@@ -76,6 +79,11 @@ while IFS= read -r v; do CLEAN_ENV+=(-u "$v"); done < <(compgen -e | grep '^HEAR
 # one anonymous caller here): off with the rate limit, unless MAX_CONCURRENT_LISTS says.
 CLEAN_ENV+=("HEARTH_LOG=${BENCH_LOG:-info}" "HEARTH_RATE_LIMIT_PER_SECOND=${RATE_LIMIT_PER_SECOND:-0}"
   "HEARTH_MAX_CONCURRENT_LISTS=${MAX_CONCURRENT_LISTS:-0}")
+# Every subscriber of the realtime benchmark is one anonymous caller from 127.0.0.1, so
+# the per-caller stream cap is per-caller limiting too: raised only when asked.
+if [[ -n "${REALTIME_MAX_STREAMS_PER_USER:-}" ]]; then
+  CLEAN_ENV+=("HEARTH_REALTIME_MAX_STREAMS_PER_USER=$REALTIME_MAX_STREAMS_PER_USER")
+fi
 hearth() {
   (cd "$HEARTH_HOME" && "${CLEAN_ENV[@]}" "$BIN" --data-dir "$DATA" "$@")
 }
