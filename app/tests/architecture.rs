@@ -31,6 +31,8 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         ]
         .into(),
     );
+    // A benchmark tool (ops/bench): a client of the HTTP API only.
+    m.insert("sse-fanout", BTreeSet::new());
     m.insert(
         "hearth-observability",
         ["hearth-kernel", "hearth-storage"].into(),
