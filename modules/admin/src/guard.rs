@@ -55,15 +55,17 @@ pub fn to_login(req: &Request, https: bool) -> Response {
 pub(crate) enum SessionCheck {
     /// A live session of an enabled admin whose credentials have not changed since it
     /// began.
-    Valid {
-        row: SessionRow,
-        user: User,
-        principal: Principal,
-    },
+    Valid(Box<ValidSession>),
     /// Not (any more): the session is unknown or expired, or has just been ended here.
     Ended,
     /// The database could not answer; nothing was decided.
     Unavailable,
+}
+
+pub(crate) struct ValidSession {
+    pub row: SessionRow,
+    pub user: User,
+    pub principal: Principal,
 }
 
 /// Whether the request behind this check counts as the admin's activity (a page they
@@ -120,11 +122,11 @@ pub(crate) async fn check_session(admin: &Admin, secret: &str, activity: Activit
         scopes: Scope::ALL.into_iter().collect(),
         credential: kernel::Credential::Dashboard,
     };
-    SessionCheck::Valid {
+    SessionCheck::Valid(Box::new(ValidSession {
         row,
         user,
         principal,
-    }
+    }))
 }
 
 impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
@@ -137,23 +139,22 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
         let Some(secret) = cookies::session_secret(&req, inner.config.https) else {
             return Ok(to_login(&req, https));
         };
-        let (row, user, principal) =
-            match check_session(&self.admin, &secret, Activity::Request).await {
-                SessionCheck::Valid {
-                    row,
-                    user,
-                    principal,
-                } => (row, user, principal),
-                SessionCheck::Ended => return Ok(to_login(&req, https)),
-                SessionCheck::Unavailable => {
-                    return Ok(page::error(
-                        css,
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "Try again",
-                        "The database is busy; reload the page in a moment.",
-                    ))
-                }
-            };
+        let ValidSession {
+            row,
+            user,
+            principal,
+        } = match check_session(&self.admin, &secret, Activity::Request).await {
+            SessionCheck::Valid(valid) => *valid,
+            SessionCheck::Ended => return Ok(to_login(&req, https)),
+            SessionCheck::Unavailable => {
+                return Ok(page::error(
+                    css,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Try again",
+                    "The database is busy; reload the page in a moment.",
+                ))
+            }
+        };
         let Ok(admin) = AdminWriter::check(principal) else {
             return Ok(to_login(&req, https));
         };

@@ -34,11 +34,11 @@ fn session_recheck(admin: Admin, secret: String, principal: Principal) -> Rechec
         let (admin, secret, last) = (admin.clone(), secret.clone(), Arc::clone(&last));
         Box::pin(async move {
             match check_session(&admin, &secret, Activity::Background).await {
-                SessionCheck::Valid { principal, .. } => {
+                SessionCheck::Valid(valid) => {
                     if let Ok(mut kept) = last.lock() {
-                        *kept = principal.clone();
+                        *kept = valid.principal.clone();
                     }
-                    Some(principal)
+                    Some(valid.principal)
                 }
                 SessionCheck::Ended => None,
                 SessionCheck::Unavailable => last.lock().ok().map(|kept| kept.clone()),
