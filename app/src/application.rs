@@ -153,6 +153,7 @@ pub fn dashboard(
     db: &Db,
     auth: &AuthService,
     resources: &Resources,
+    realtime: &realtime::Realtime,
     observability: &Observability,
     config: &Config,
     https: bool,
@@ -175,6 +176,7 @@ pub fn dashboard(
         db.clone(),
         auth.clone(),
         resources.clone(),
+        realtime.clone(),
         Some(observability.clone()),
         admin::AdminConfig {
             sessions: config.admin_sessions,
@@ -225,6 +227,7 @@ impl Application {
             &db,
             &auth,
             &resources,
+            &realtime,
             &observability,
             &config,
             tls.is_some(),

@@ -1,6 +1,6 @@
 //! ARCHITECTURE.md "Boundaries": dependencies point one way
-//! (app → admin → {resources, auth, observability} → storage → kernel; resources → feed
-//! → storage; realtime → {resources, auth, feed}).
+//! (app → admin → {resources, auth, observability, realtime} → storage → kernel;
+//! resources → feed → storage; realtime → {resources, auth, feed}).
 //! This fails when a module crate starts depending on one it must not.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,7 +19,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         ["hearth-kernel", "hearth-storage", "hearth-feed"].into(),
     );
     // Realtime reads the feed and asks resources (rules, rendering, filters) and auth
-    // (re-checking a stream's token); nothing depends on it but the binary.
+    // (re-checking a stream's token); the dashboard and the binary open its streams.
     m.insert(
         "hearth-realtime",
         [
@@ -45,6 +45,8 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
             "hearth-auth",
             "hearth-resources",
             "hearth-observability",
+            // The records page's live stream (its session re-checked by admin itself).
+            "hearth-realtime",
         ]
         .into(),
     );

@@ -1,6 +1,8 @@
 // The dashboard flow of issue 7, in headless chromium: setup, login, collection with
 // several field types, records (with a validation error), filter and sort, schema
-// change, token create and revoke, logout. One screenshot per main page.
+// change, token create and revoke, live records (API changes appear, change and go
+// without a reload; the page's filter applies; signing out ends a second tab's stream
+// with a notice), logout. One screenshot per main page.
 import { chromium } from "playwright-core";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -118,6 +120,49 @@ try {
   await page.click("a[aria-label='Revoke deploy script']");
   await Promise.all([page.waitForURL(/notice=revoked/), page.click("#confirm")]);
 
+  // Live records: changes made through the API appear on the open records page without
+  // a reload (its EventSource stream), changed rows marked; then updated and deleted.
+  await page.goto(BASE + "/admin/tokens");
+  await page.fill("#token-name", "live check");
+  await page.check("input[name='scopes'][value='write']");
+  await page.check("input[name='scopes'][value='admin']");
+  await page.click("#create-token");
+  await page.waitForSelector("#token-secret");
+  const apiToken = (await page.textContent("#token-secret")).trim();
+  const api = async (method, path, body) => {
+    const r = await fetch(BASE + "/api/v1" + path, {
+      method, body: body && JSON.stringify(body),
+      headers: { authorization: `Bearer ${apiToken}`, "content-type": "application/json" },
+    });
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+    return r.status === 204 ? null : r.json();
+  };
+  await page.goto(BASE + "/admin/collections/posts?sort=-views");
+  await page.waitForSelector("#live-status[data-state='live'][aria-live='polite']");
+  await expect(page.textContent("#live-status").then((t) => t.trim() === "Live"), "the status says Live");
+  await page.evaluate(() => { window.notReloaded = true; });
+  const live = await api("POST", "/posts", { title: "Arrived live", views: 100, status: "draft" });
+  const row = `#records-table tbody tr[data-id="${live.id}"]`;
+  await page.waitForSelector(`${row}.row-changed`);
+  await expect(page.textContent("#records-table tbody tr:first-child").then((t) => t.includes("Arrived live")),
+    "the new row is where the page's sort (-views) puts it");
+  await shot("09b-live-created");
+  await api("PATCH", `/posts/${live.id}`, { title: "Edited live" });
+  await page.waitForFunction((sel) => document.querySelector(sel)?.textContent.includes("Edited live"), row);
+  await api("DELETE", `/posts/${live.id}`);
+  await page.waitForFunction((sel) => !document.querySelector(sel), row);
+  // A change the page's filter leaves out does not show up.
+  await page.fill("#filter", "views >= 40");
+  await page.click("#apply-filter");
+  await page.waitForFunction(() => document.querySelectorAll("#records-table tbody tr").length === 1);
+  await page.waitForSelector("#live-status[data-state='live']");
+  const low = await api("POST", "/posts", { title: "Filtered out", views: 1, status: "draft" });
+  const high = await api("POST", "/posts", { title: "Filtered in", views: 50, status: "draft" });
+  await page.waitForSelector(`#records-table tbody tr[data-id="${high.id}"]`);
+  await expect(page.locator(`tr[data-id="${low.id}"]`).count().then((n) => n === 0), "the filter applies live");
+  await expect(page.evaluate(() => window.notReloaded === true), "no reload happened");
+  await expect(page.url().includes("filter=views"), "the filter stays in the URL");
+
   for (const [path, name] of [["/admin/collections", "10-collections"], ["/admin/users", "11-users"],
     ["/admin/audit", "12-audit"], ["/admin/settings", "13-settings"], ["/admin", "14-overview-after"]]) {
     await page.goto(BASE + path);
@@ -126,7 +171,16 @@ try {
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(BASE + "/admin/collections/posts");
   await shot("15-records-phone");
+  // A second tab on the records page: signing out in the first ends its stream at the
+  // next re-check (15 s), with a notice pointing to the login page.
+  const other = await context.newPage();
+  other.on("pageerror", (e) => errors.push(e.message));
+  await other.goto(BASE + "/admin/collections/posts");
+  await other.waitForSelector("#live-status[data-state='live']");
   await Promise.all([page.waitForURL(/\/admin\/login$/), page.click("#logout")]);
+  await other.waitForSelector("#live-status[data-state='stopped'] a[href='/admin/login']", { timeout: 30000 });
+  await other.screenshot({ path: join(SHOTS, "16-live-session-ended.png") });
+  await other.close();
   await page.goto(BASE + "/admin/collections");
   await expect(page.url().endsWith("/admin/login"), "signed out");
   // The detector works: an inline style put into a dashboard page is blocked and reported.

@@ -43,6 +43,133 @@
       });
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { init(document); });
-  document.addEventListener("htmx:afterSwap", function (e) { init(e.target); });
+  // Records page: follow the collection's changes (the table's `data-events` stream) and
+  // fetch the current view again when something changes: at most one fetch per 250 ms,
+  // and the view is the URL, so filter, sort, page and columns stay as they are.
+  var live = {
+    source: null, url: null, lastId: 0, timer: null, busy: false, again: false,
+    changed: Object.create(null)
+  };
+  var LIVE_KINDS = ["created", "updated", "deleted"];
+  function status(state, text, link) {
+    var el = document.getElementById("live-status");
+    if (!el) { return; }
+    // Unchanged: left alone, so screen readers (aria-live) do not hear it again.
+    if (!link && el.getAttribute("data-state") === (state || "") && el.textContent === (text || "")) { return; }
+    el.hidden = !state;
+    el.setAttribute("data-state", state || "");
+    el.textContent = text || "";
+    if (link) {
+      var a = document.createElement("a");
+      a.href = link.href;
+      a.textContent = link.text;
+      el.appendChild(a);
+    }
+  }
+  function stop() {
+    if (live.source) { live.source.close(); }
+    live.source = null;
+    live.url = null;
+  }
+  // The rows a change just touched get `row-changed` for a moment (admin.css).
+  function mark(changed) {
+    document.querySelectorAll("#records tr[data-id]").forEach(function (row) {
+      if (changed[row.getAttribute("data-id")]) {
+        row.classList.add("row-changed");
+        setTimeout(function () { row.classList.remove("row-changed"); }, 2000);
+      }
+    });
+  }
+  function refresh() {
+    live.timer = null;
+    var el = document.getElementById("live-status");
+    if (!window.htmx || !el || !document.getElementById("records")) { return; }
+    live.busy = true;
+    var changed = live.changed;
+    live.changed = Object.create(null);
+    live.requested = location.href;
+    // The status line is the request's source: htmx dims it (`htmx-request`), not the page.
+    htmx.ajax("GET", location.href, { source: el, target: "#records", select: "#records", swap: "outerHTML" })
+      .then(function () { mark(changed); }, function () {})
+      .then(function () {
+        live.busy = false;
+        if (live.again) { live.again = false; schedule(); }
+      });
+  }
+  function schedule() {
+    if (live.timer) { return; } // the refresh already waiting covers this change
+    if (live.busy) { live.again = true; return; }
+    live.timer = setTimeout(refresh, 250);
+  }
+  function follow() {
+    var records = document.getElementById("records");
+    var url = records && records.getAttribute("data-events");
+    if (url && url === live.url) { return; }
+    stop();
+    if (!url || typeof EventSource === "undefined") { status(null); return; }
+    if (document.visibilityState === "hidden") { status("paused", "Paused"); return; }
+    // Resume after what this page already shows or was told: the rows were read after
+    // `data-since`, and every event seen has had its refresh.
+    var since = Math.max(live.lastId, parseInt(records.getAttribute("data-since"), 10) || 0);
+    var source = new EventSource(since ? url + (url.indexOf("?") < 0 ? "?" : "&") + "since=" + since : url);
+    live.source = source;
+    live.url = url;
+    status("connecting", "Connecting…");
+    source.onopen = function () { status("live", "Live"); };
+    source.onerror = function () {
+      if (live.source !== source) { return; }
+      if (source.readyState === EventSource.CLOSED) {
+        // Refused (signed out, the collection is gone, too many streams): no retry.
+        stop();
+        status("stopped", "Live updates stopped; reload the page to try again.");
+      } else {
+        status("connecting", "Reconnecting…");
+      }
+    };
+    function seen(e) {
+      var id = parseInt(e.lastEventId, 10);
+      if (id > live.lastId) { live.lastId = id; }
+    }
+    LIVE_KINDS.forEach(function (kind) {
+      source.addEventListener(kind, function (e) {
+        seen(e);
+        try {
+          var record = JSON.parse(e.data).record;
+          if (record && typeof record.id === "string") { live.changed[record.id] = true; }
+        } catch (_) { /* an event without a record still refreshes */ }
+        schedule();
+      });
+    });
+    // A schema change, changes pruned before this page caught up, a stream that fell
+    // behind (it reconnects by itself and replays): the view may be stale either way.
+    ["schema", "reset", "overflow"].forEach(function (kind) {
+      source.addEventListener(kind, function (e) { seen(e); schedule(); });
+    });
+    source.addEventListener("unauthorized", function () {
+      stop();
+      status("stopped", "Your session ended, so live updates stopped. ", { href: "/admin/login", text: "Sign in again" });
+    });
+  }
+  // A live refresh lands only on the view it was asked for (not after the user moved to
+  // another page or sort meanwhile), and only if it is the table (not the login page).
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    if (e.detail.elt !== document.getElementById("live-status")) { return; }
+    var body = e.detail.serverResponse || "";
+    if (location.href !== live.requested || body.indexOf('id="records"') < 0) {
+      e.detail.shouldSwap = false;
+    }
+  });
+  document.addEventListener("visibilitychange", function () {
+    // A hidden tab holds no stream (browsers allow few connections per server); shown
+    // again, it resumes after the last event it saw, so it misses nothing.
+    if (document.visibilityState === "hidden") {
+      if (live.source) { stop(); status("paused", "Paused"); }
+    } else {
+      follow();
+    }
+  });
+  window.addEventListener("pagehide", stop);
+  window.addEventListener("pageshow", function (e) { if (e.persisted) { follow(); } });
+  document.addEventListener("DOMContentLoaded", function () { init(document); follow(); });
+  document.addEventListener("htmx:afterSwap", function (e) { init(e.target); follow(); });
 })();

@@ -36,6 +36,11 @@ pub fn get(req: &Request, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
+/// The session cookie's value (its name depends on [`secure`]).
+pub fn session_secret(req: &Request, configured_https: bool) -> Option<String> {
+    get(req, &name(SESSION, secure(req, configured_https)))
+}
+
 /// A `Set-Cookie` value; `value: None` deletes the cookie.
 pub fn set(name: &str, value: Option<&str>, https: bool) -> String {
     let secure = if https { "; Secure" } else { "" };

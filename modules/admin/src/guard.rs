@@ -6,9 +6,9 @@ use crate::context::AdminCtx;
 use crate::cookies;
 use crate::form::Form;
 use crate::page;
-use crate::session::same;
+use crate::session::{same, SessionRow};
 use crate::Admin;
-use auth::Ctx;
+use auth::{Ctx, User};
 use kernel::{AdminWriter, Principal, Scope};
 use poem::http::{header, Method, StatusCode};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
@@ -50,6 +50,85 @@ pub fn to_login(req: &Request, https: bool) -> Response {
     resp
 }
 
+/// Whether a dashboard session still stands, as every signed-in request and every live
+/// stream's periodic re-check ask it.
+pub(crate) enum SessionCheck {
+    /// A live session of an enabled admin whose credentials have not changed since it
+    /// began.
+    Valid(Box<ValidSession>),
+    /// Not (any more): the session is unknown or expired, or has just been ended here.
+    Ended,
+    /// The database could not answer; nothing was decided.
+    Unavailable,
+}
+
+pub(crate) struct ValidSession {
+    pub row: SessionRow,
+    pub user: User,
+    pub principal: Principal,
+}
+
+/// Whether the request behind this check counts as the admin's activity (a page they
+/// asked for restarts the idle clock; a stream re-checking itself does not).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Activity {
+    Request,
+    Background,
+}
+
+/// The session behind cookie `secret`: still live, its user still an enabled admin, and
+/// no credential reset since it began. Ends what fails (so a later check is one read).
+pub(crate) async fn check_session(admin: &Admin, secret: &str, activity: Activity) -> SessionCheck {
+    let inner = &admin.inner;
+    let found = match activity {
+        Activity::Request => inner.sessions.touch(secret).await,
+        Activity::Background => inner.sessions.lookup(secret).await,
+    };
+    let row = match found {
+        Ok(Some(row)) => row,
+        Ok(None) => return SessionCheck::Ended,
+        Err(e) => {
+            tracing::warn!(error = %e, "admin session lookup failed");
+            return SessionCheck::Unavailable;
+        }
+    };
+    // Rights are read on every check: a demoted or disabled admin is out at once.
+    let user = match inner.auth.user(&row.user_id).await {
+        Ok(u) if u.is_admin && !u.disabled => u,
+        Ok(_) | Err(auth::AuthError::UserNotFound) => {
+            let _ = inner.sessions.revoke(row.digest).await;
+            return SessionCheck::Ended;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "admin session's user lookup failed");
+            return SessionCheck::Unavailable;
+        }
+    };
+    // A password reset or change (API, dashboard or `hearth admin create` in another
+    // process) after this session began ends it, and every other session of the user
+    // that began before the reset.
+    if row.created_ms <= user.credentials_changed_ms {
+        let _ = inner
+            .sessions
+            .revoke_all(&user.id, user.credentials_changed_ms)
+            .await;
+        return SessionCheck::Ended;
+    }
+    let principal = Principal {
+        user_id: user.id.clone(),
+        email: user.email.clone(),
+        is_admin: user.is_admin,
+        roles: user.roles.iter().cloned().collect(),
+        scopes: Scope::ALL.into_iter().collect(),
+        credential: kernel::Credential::Dashboard,
+    };
+    SessionCheck::Valid(Box::new(ValidSession {
+        row,
+        user,
+        principal,
+    }))
+}
+
 impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
     type Output = Response;
 
@@ -57,47 +136,24 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
         let inner = &self.admin.inner;
         let https = cookies::secure(&req, inner.config.https);
         let css = (inner.config.asset_url)("admin/admin.css");
-        let Some(secret) = cookies::get(&req, &cookies::name(cookies::SESSION, https)) else {
+        let Some(secret) = cookies::session_secret(&req, inner.config.https) else {
             return Ok(to_login(&req, https));
         };
-        let row = match inner.sessions.touch(&secret).await {
-            Ok(Some(row)) => row,
-            Ok(None) => return Ok(to_login(&req, https)),
-            Err(e) => {
-                tracing::warn!(error = %e, "admin session lookup failed");
+        let ValidSession {
+            row,
+            user,
+            principal,
+        } = match check_session(&self.admin, &secret, Activity::Request).await {
+            SessionCheck::Valid(valid) => *valid,
+            SessionCheck::Ended => return Ok(to_login(&req, https)),
+            SessionCheck::Unavailable => {
                 return Ok(page::error(
                     css,
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Try again",
                     "The database is busy; reload the page in a moment.",
-                ));
+                ))
             }
-        };
-        // Rights are read on every request: a demoted or disabled admin is out at once.
-        let user = match inner.auth.user(&row.user_id).await {
-            Ok(u) if u.is_admin && !u.disabled => u,
-            _ => {
-                let _ = inner.sessions.revoke(row.digest).await;
-                return Ok(to_login(&req, https));
-            }
-        };
-        // A password reset or change (API, dashboard or `hearth admin create` in another
-        // process) after this session began ends it, and every other session of the user
-        // that began before the reset.
-        if row.created_ms <= user.credentials_changed_ms {
-            let _ = inner
-                .sessions
-                .revoke_all(&user.id, user.credentials_changed_ms)
-                .await;
-            return Ok(to_login(&req, https));
-        }
-        let principal = Principal {
-            user_id: user.id.clone(),
-            email: user.email.clone(),
-            is_admin: user.is_admin,
-            roles: user.roles.iter().cloned().collect(),
-            scopes: Scope::ALL.into_iter().collect(),
-            credential: kernel::Credential::Dashboard,
         };
         let Ok(admin) = AdminWriter::check(principal) else {
             return Ok(to_login(&req, https));

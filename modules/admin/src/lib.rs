@@ -18,6 +18,7 @@ pub use session::SessionLimits;
 
 use auth::AuthService;
 use observability::Observability;
+use realtime::Realtime;
 use resources::Resources;
 use std::future::Future;
 use std::pin::Pin;
@@ -51,6 +52,8 @@ pub(crate) struct Inner {
     pub auth: AuthService,
     pub resources: Resources,
     pub observability: Option<Observability>,
+    /// The records page's live updates and the overview's count of open streams.
+    pub realtime: Realtime,
     pub sessions: session::Sessions,
     pub config: AdminConfig,
 }
@@ -60,6 +63,7 @@ impl Admin {
         db: Db,
         auth: AuthService,
         resources: Resources,
+        realtime: Realtime,
         observability: Option<Observability>,
         config: AdminConfig,
     ) -> Admin {
@@ -67,6 +71,7 @@ impl Admin {
             inner: Arc::new(Inner {
                 auth,
                 resources,
+                realtime,
                 observability,
                 sessions: session::Sessions::new(db, config.sessions),
                 config,

@@ -115,6 +115,21 @@ impl Sessions {
     /// session costs one write a minute, not one per request; a session may therefore
     /// end up to that much before its idle limit.
     pub async fn touch(&self, secret: &str) -> Result<Option<SessionRow>, StorageError> {
+        self.find(secret, true).await
+    }
+
+    /// The live session for a cookie secret, its idle clock left alone (expired sessions
+    /// are still deleted): for checks made on the user's behalf without a request of
+    /// theirs, such as a live page's stream, which must not keep an idle session alive.
+    pub async fn lookup(&self, secret: &str) -> Result<Option<SessionRow>, StorageError> {
+        self.find(secret, false).await
+    }
+
+    async fn find(
+        &self,
+        secret: &str,
+        restart_idle: bool,
+    ) -> Result<Option<SessionRow>, StorageError> {
         let key = digest(secret);
         let limits = self.limits;
         let lookup = key.clone();
@@ -148,7 +163,7 @@ impl Sessions {
             self.revoke(key).await?;
             return Ok(None);
         }
-        if now - seen >= touch_interval(limits).as_millis() as i64 {
+        if restart_idle && now - seen >= touch_interval(limits).as_millis() as i64 {
             let touched = key.clone();
             self.db
                 .write(move |conn| {

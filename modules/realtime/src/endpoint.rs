@@ -69,19 +69,24 @@ fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// A sequence number as a client sends it back: decimal digits only.
-fn parse_seq(value: &str) -> Result<i64> {
+/// A sequence number as a client sends it back (`Last-Event-ID`, `since`): decimal
+/// digits only. Public for the other streams built on [`Realtime::open`](crate::Realtime::open).
+pub fn parse_event_id(value: &str) -> std::result::Result<i64, Problem> {
     let valid = !value.is_empty() && value.len() <= 18 && value.bytes().all(|b| b.is_ascii_digit());
     if !valid {
-        return Err(Problem::new(ProblemCode::InvalidEventId)
-            .with_detail("an event id is the decimal sequence number of an event this server sent")
-            .into());
+        return Err(Problem::new(ProblemCode::InvalidEventId).with_detail(
+            "an event id is the decimal sequence number of an event this server sent",
+        ));
     }
     value.parse().map_err(|_| {
-        Problem::new(ProblemCode::InvalidEventId)
-            .with_detail("the event id is out of range")
-            .into()
+        Problem::new(ProblemCode::InvalidEventId).with_detail("the event id is out of range")
     })
+}
+
+/// The `Last-Event-ID` header (what `EventSource` sends on reconnection), if any.
+pub fn last_event_id(req: &Request) -> Option<std::result::Result<i64, Problem>> {
+    let value = req.headers().get("last-event-id")?;
+    Some(parse_event_id(value.to_str().unwrap_or("-")))
 }
 
 fn bearer(req: &Request) -> Option<String> {
@@ -116,9 +121,9 @@ impl RealtimeEndpoint {
         }
         // The header is what EventSource sends on reconnection; it wins over the
         // `since` the original URL still carries.
-        let since = match req.headers().get("last-event-id") {
-            Some(value) => Some(parse_seq(value.to_str().unwrap_or("-"))?),
-            None => param(&pairs, "since").map(parse_seq).transpose()?,
+        let since = match last_event_id(req) {
+            Some(parsed) => Some(parsed?),
+            None => param(&pairs, "since").map(parse_event_id).transpose()?,
         };
         let (principal, recheck) = self.credential(req, param(&pairs, "ticket")).await?;
         let caller_key = match &principal {

@@ -24,7 +24,7 @@ mod stream;
 mod tickets;
 
 pub use config::RealtimeConfig;
-pub use endpoint::RealtimeEndpoint;
+pub use endpoint::{last_event_id, parse_event_id, RealtimeEndpoint};
 pub use metrics::RealtimeMetrics;
 pub use openapi::{
     since_parameters as openapi_stream_parameters, static_paths as openapi_paths,
@@ -122,6 +122,19 @@ impl Realtime {
 
     pub fn open_streams(&self) -> i64 {
         self.inner.metrics.open_streams()
+    }
+
+    /// The newest sequence of the feed, None when it cannot be read (logged). A page that
+    /// reads it before the records it shows can open its stream with `since` = it and
+    /// miss nothing committed in between.
+    pub async fn newest_seq(&self) -> Option<i64> {
+        match self.inner.feed.bounds().await {
+            Ok(bounds) => Some(bounds.newest),
+            Err(err) => {
+                tracing::warn!(error = %err, "realtime: could not read the feed's bounds");
+                None
+            }
+        }
     }
 
     /// A ticket standing for `bearer`, for `?ticket=`.

@@ -3,9 +3,11 @@
 mod audit;
 mod collections;
 mod common;
+mod live;
 mod login;
 mod overview;
 mod record_form;
+mod record_pages;
 mod records;
 mod schema;
 mod schema_form;
@@ -39,6 +41,7 @@ pub const ROUTE_METHODS: &[(&str, &[&str])] = &[
     ("/collections", &["GET"]),
     ("/collections/new", &["GET", "POST"]),
     ("/collections/:name", &["GET"]),
+    ("/collections/:name/events", &["GET"]),
     ("/collections/:name/delete", &["GET", "POST"]),
     ("/collections/:name/schema", &["GET", "POST"]),
     ("/collections/:name/records/new", &["GET", "POST"]),
@@ -90,6 +93,10 @@ pub fn routes(admin: Admin) -> BoxEndpoint<'static, Response> {
             signed_in(a, "/admin/collections/{name}", get(records::browse)),
         )
         .at(
+            "/collections/:name/events",
+            signed_in(a, "/admin/collections/{name}/events", get(live::events)),
+        )
+        .at(
             "/collections/:name/delete",
             signed_in(
                 a,
@@ -110,7 +117,7 @@ pub fn routes(admin: Admin) -> BoxEndpoint<'static, Response> {
             signed_in(
                 a,
                 "/admin/collections/{name}/records/new",
-                get(records::new_form).post(records::create),
+                get(record_pages::new_form).post(record_pages::create),
             ),
         )
         .at(
@@ -118,7 +125,7 @@ pub fn routes(admin: Admin) -> BoxEndpoint<'static, Response> {
             signed_in(
                 a,
                 "/admin/collections/{name}/records/{id}",
-                get(records::edit_form).post(records::update),
+                get(record_pages::edit_form).post(record_pages::update),
             ),
         )
         .at(
@@ -126,7 +133,7 @@ pub fn routes(admin: Admin) -> BoxEndpoint<'static, Response> {
             signed_in(
                 a,
                 "/admin/collections/{name}/records/{id}/delete",
-                get(records::confirm_delete).post(records::delete),
+                get(record_pages::confirm_delete).post(record_pages::delete),
             ),
         )
         .at(

@@ -1,5 +1,5 @@
 //! `/admin`: health at a glance, request charts (observability stats), records per
-//! collection and database size.
+//! collection, database size and open realtime streams.
 
 use crate::context::{AdminCtx, Layout};
 use crate::page;
@@ -19,6 +19,7 @@ struct OverviewPage {
     db_size: String,
     collections: Vec<(String, String, u32)>,
     total_records: String,
+    open_streams: String,
     charts: Vec<Chart>,
     day: bool,
 }
@@ -70,6 +71,7 @@ pub async fn show(ctx: Data<&AdminCtx>, admin: Data<&Admin>) -> Response {
         db_size: size(bytes),
         collections,
         total_records: fmt_count(total),
+        open_streams: fmt_count(inner.realtime.open_streams().max(0) as u64),
         charts,
         day,
     })
