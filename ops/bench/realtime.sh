@@ -28,6 +28,8 @@
 #   TARGETS [pocketbase hearth]   which servers to run (hearth is skipped, with a note,
 #                       while its build has no event streams)
 #   SETTLE [2]          seconds of pause between runs
+#   IDLE_MAX_BUSY [25]  before each run, wait (up to IDLE_WAIT [60] s) until the machine is
+#                       at most this % busy; each row also notes other processes' CPU
 #   RESULTS_DIR [/tmp/bench-realtime]  the tool's JSON lines and the table are kept there
 #   REALTIME_MAX_STREAMS_PER_USER [2000]
 #   KEEP_RUNNING=1      leave both servers up afterwards
@@ -48,6 +50,8 @@ DURATION="${DURATION:-10}"
 WRITERS="${WRITERS:-8}"
 TARGETS="${TARGETS:-pocketbase hearth}"
 SETTLE="${SETTLE:-2}"
+IDLE_MAX_BUSY="${IDLE_MAX_BUSY:-25}"
+IDLE_WAIT="${IDLE_WAIT:-60}"
 RESULTS_DIR="${RESULTS_DIR:-/tmp/bench-realtime}"
 export REALTIME_MAX_STREAMS_PER_USER="${REALTIME_MAX_STREAMS_PER_USER:-2000}"
 TOOL="$REPO/target/release/sse-fanout"
@@ -89,6 +93,22 @@ serves_streams() {
   [[ "$got" == "200 text/event-stream"* ]]
 }
 
+busy_pct() {  # % of all cores busy over 1 s, from /proc/stat
+  local a b
+  read -r -a a < <(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat); sleep 1
+  read -r -a b < <(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat)
+  awk -v bu=$((b[0] - a[0])) -v id=$((b[1] - a[1])) 'BEGIN{t=bu+id; printf "%.0f", t ? 100*bu/t : 0}'
+}
+
+# Other helpers' builds and test suites share the machine: a run waits for it to go quiet.
+wait_idle() {
+  local busy waited=0
+  while busy="$(busy_pct)"; (( busy > IDLE_MAX_BUSY && waited < IDLE_WAIT )); do
+    sleep 2; waited=$((waited + 3))
+  done
+  (( busy <= IDLE_MAX_BUSY )) || echo "note: the machine is still $busy % busy; running anyway" >&2
+}
+
 active=()
 for t in $TARGETS; do
   case "$t" in
@@ -118,6 +138,7 @@ for entry in $MODES; do
   case "$mode" in idle|fanout|saturation|throughput) ;; *) echo "unknown mode $entry" >&2; exit 2 ;; esac
   for t in "${active[@]}"; do
     sleep "$SETTLE"
+    wait_idle
     echo "== $entry on $t" >&2
     # shellcheck disable=SC2086  # SSE_FANOUT_ARGS is a list of arguments
     if ! "$TOOL" "$mode" --url "$(url_of "$t")" --shape "$t" --label "$t" \

@@ -54,6 +54,29 @@ pub fn sample(pid: u32) -> Option<ProcSample> {
     })
 }
 
+/// CPU time the whole machine spent busy (user, nice, system, irq, softirq, steal: the
+/// `cpu` line of /proc/stat), µs: with the server's and the tool's own, what other
+/// processes took during a window.
+pub fn machine_busy_us() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    machine_busy_ticks_of(&stat).map(|ticks| ticks * 1_000_000 / ticks_per_second())
+}
+
+pub fn machine_busy_ticks_of(stat: &str) -> Option<u64> {
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let fields: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map_while(|f| f.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal: idle (3) and iowait (4) are not busy.
+    let busy = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .map(|&i| fields.get(i).copied())
+        .sum::<Option<u64>>()?;
+    Some(busy)
+}
+
 /// Samples a process's RSS every 100 ms in the background and keeps the highest (the
 /// kernel's own high-water mark, VmHWM, cannot be reset for another process without
 /// writing to its clear_refs).
@@ -105,6 +128,9 @@ mod tests {
         let status = "Name:\thearth\nVmHWM:\t   52000 kB\nVmRSS:\t   48000 kB\n";
         assert_eq!(status_kb_of(status, "VmRSS"), Some(48_000));
         assert_eq!(status_kb_of(status, "VmSwap"), None);
+        let stat = "cpu  100 1 20 5000 7 3 4 2 0 0\ncpu0 50 0 10 2500 3 1 2 1 0 0\n";
+        assert_eq!(machine_busy_ticks_of(stat), Some(100 + 1 + 20 + 3 + 4 + 2));
+        assert_eq!(machine_busy_ticks_of("cpu  1 2\n"), None);
     }
 
     #[test]

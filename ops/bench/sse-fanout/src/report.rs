@@ -111,6 +111,11 @@ fn notes(r: &RoundResult, ctx: &RowContext<'_>) -> Vec<String> {
             100.0 * r.before_ack as f64 / r.deliveries as f64
         ));
     }
+    if let Some(others) = others_pct(r).filter(|&p| p >= 10.0) {
+        notes.push(format!(
+            "other processes used {others:.0} % of a core: rerun"
+        ));
+    }
     if let Some(e) = &r.first_error {
         if r.streams_failed + r.streams_lost + r.creates_failed > 0 {
             let e: String = e.chars().take(160).collect();
@@ -118,6 +123,12 @@ fn notes(r: &RoundResult, ctx: &RowContext<'_>) -> Vec<String> {
         }
     }
     notes
+}
+
+/// What other processes used during the window, % of one core.
+fn others_pct(r: &RoundResult) -> Option<f64> {
+    r.others_cpu_us
+        .map(|us| 100.0 * us as f64 / (r.window_secs * 1e6).max(1.0))
 }
 
 pub fn row(r: &RoundResult, ctx: &RowContext<'_>) -> Row {
@@ -239,6 +250,7 @@ pub fn row(r: &RoundResult, ctx: &RowContext<'_>) -> Row {
         "server_rss_end_kb": r.server.map(|s| s.rss_end_kb),
         "idle_kb_per_stream": if ctx.idle { idle_kb_per_stream(r) } else { None },
         "tool_cpu_pct": tool_pct,
+        "others_cpu_pct": others_pct(r),
         "drained": r.drained,
         "backlog_tripped": r.backlog_tripped,
         "first_error": r.first_error,
@@ -320,5 +332,16 @@ mod tests {
             broken.markdown
         );
         assert_eq!(broken.json["missing"], 7);
+
+        r.others_cpu_us = Some(500_000); // half a core over the 1 s window
+        let noisy = row(&r, &ctx);
+        assert!(
+            noisy
+                .markdown
+                .contains("other processes used 50 % of a core"),
+            "{}",
+            noisy.markdown
+        );
+        assert_eq!(noisy.json["others_cpu_pct"], 50.0);
     }
 }

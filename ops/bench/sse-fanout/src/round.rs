@@ -76,6 +76,9 @@ pub struct RoundResult {
     pub drained: bool,
     pub server: Option<ServerUse>,
     pub tool_cpu_us: u64,
+    /// CPU the rest of the machine used over the window (not the server, not the tool):
+    /// noise that makes a row worth rerunning.
+    pub others_cpu_us: Option<u64>,
 }
 
 async fn wait_for(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
@@ -223,6 +226,7 @@ pub async fn run(target: Arc<Target>, spec: RoundSpec) -> Result<RoundResult, St
 
     let me = std::process::id();
     let (server_before, tool_before) = (pid.and_then(procstat::sample), procstat::sample(me));
+    let machine_before = procstat::machine_busy_us();
     let peak = pid.map(PeakRss::start);
     let window = Instant::now();
     let mut writer_stats = WriterStats::default();
@@ -236,6 +240,7 @@ pub async fn run(target: Arc<Target>, spec: RoundSpec) -> Result<RoundResult, St
     }
     let window_secs = window.elapsed().as_secs_f64();
     let (server_after, tool_after) = (pid.and_then(procstat::sample), procstat::sample(me));
+    let machine_after = procstat::machine_busy_us();
     let rss_peak_kb = match (peak, pid) {
         (Some(peak), Some(pid)) => peak.finish(pid).await,
         _ => 0,
@@ -282,5 +287,11 @@ pub async fn run(target: Arc<Target>, spec: RoundSpec) -> Result<RoundResult, St
             .as_secs_f64();
     }
     result.first_error = board.first_error();
+    result.others_cpu_us = match (machine_before, machine_after, result.server) {
+        (Some(before), Some(after), Some(server)) => {
+            Some((after.saturating_sub(before)).saturating_sub(server.cpu_us + result.tool_cpu_us))
+        }
+        _ => None,
+    };
     Ok(result)
 }
