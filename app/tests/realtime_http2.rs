@@ -55,7 +55,12 @@ async fn connect_h2(app: &TestApp) -> SendRequest<Full<Bytes>> {
     sender
 }
 
-fn request(app: &TestApp, method: &str, path: &str, body: Option<Value>) -> hyper::Request<Full<Bytes>> {
+fn request(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> hyper::Request<Full<Bytes>> {
     let mut builder = hyper::Request::builder()
         .method(method)
         .uri(app.url(path))
@@ -94,7 +99,12 @@ async fn open_stream(app: &TestApp, sender: &mut SendRequest<Full<Bytes>>, path:
 /// Creates a note over the same HTTP/2 connection; returns its JSON.
 async fn create_note(app: &TestApp, sender: &mut SendRequest<Full<Bytes>>, title: &str) -> Value {
     let resp = sender
-        .send_request(request(app, "POST", "/api/v1/notes", Some(json!({"title": title}))))
+        .send_request(request(
+            app,
+            "POST",
+            "/api/v1/notes",
+            Some(json!({"title": title})),
+        ))
         .await
         .unwrap();
     assert_eq!(resp.status(), 201);
@@ -111,7 +121,10 @@ async fn two_streams_on_one_http2_connection_both_receive_every_event() {
     let mut two = open_stream(&app, &mut sender, "/api/v1/realtime?topics=notes").await;
 
     let first = create_note(&app, &mut sender, "first").await;
-    for (name, s) in [("collection stream", &mut one), ("realtime stream", &mut two)] {
+    for (name, s) in [
+        ("collection stream", &mut one),
+        ("realtime stream", &mut two),
+    ] {
         let e = s.event().await;
         assert_eq!(e.event, "created", "{name}");
         assert_eq!(e.data["record"], first, "{name}: the record as created");
@@ -121,7 +134,10 @@ async fn two_streams_on_one_http2_connection_both_receive_every_event() {
     // both streams stay open, and the heartbeats flow on each.
     tokio::time::sleep(HEADER_READ_TIMEOUT * 2).await;
     let second = create_note(&app, &mut sender, "second").await;
-    for (name, s) in [("collection stream", &mut one), ("realtime stream", &mut two)] {
+    for (name, s) in [
+        ("collection stream", &mut one),
+        ("realtime stream", &mut two),
+    ] {
         let e = s.event().await;
         assert_eq!(
             (e.event.as_str(), &e.data["record"]["id"]),
@@ -137,8 +153,14 @@ async fn two_streams_on_one_http2_connection_both_receive_every_event() {
     // A shutdown ends both HTTP/2 streams (clients reconnect after `retry`).
     let mut app = app;
     app.trigger_stop();
-    assert!(one.ends_within(Duration::from_secs(10)).await, "collection stream ends");
-    assert!(two.ends_within(Duration::from_secs(10)).await, "realtime stream ends");
+    assert!(
+        one.ends_within(Duration::from_secs(10)).await,
+        "collection stream ends"
+    );
+    assert!(
+        two.ends_within(Duration::from_secs(10)).await,
+        "realtime stream ends"
+    );
     app.wait_stopped().await;
 }
 

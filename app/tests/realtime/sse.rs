@@ -29,7 +29,10 @@ impl Sse {
     pub fn new(resp: reqwest::Response) -> Sse {
         assert_eq!(resp.status(), 200);
         assert_eq!(resp.headers()["content-type"], "text/event-stream");
-        Sse::from_chunks(resp.bytes_stream().map(|chunk| chunk.map_err(|e| e.to_string())))
+        Sse::from_chunks(
+            resp.bytes_stream()
+                .map(|chunk| chunk.map_err(|e| e.to_string())),
+        )
     }
 
     /// A stream read by another client than reqwest (its status and headers checked by
