@@ -83,8 +83,9 @@ def reconnect_test(server, rng, deadline):
         # that each reconnection starts with runs while changes keep committing.
         written_after_last = 0
         while len(writer.log) < 150 or written_after_last < 30:
-            if time.time() > deadline:
-                raise AssertionError("reconnect test: out of time while writing")
+            if time.time() > deadline or not sub.is_alive():
+                raise AssertionError(f"reconnect test: stopped writing after {len(writer.log)} changes, "
+                                     f"{sub.connections} connections; subscriber: {sub.error}")
             writer.step(client)
             if sub.connections == len(drops) + 1:
                 written_after_last += 1
@@ -118,6 +119,11 @@ def crash_test(server, rng, deadline, rounds=5):
     for round_no in range(1, rounds + 1):
         if time.time() > deadline:
             raise AssertionError(f"crash test: out of time before round {round_no}")
+        # Each kill must find the subscriber mid-stream: wait for its reconnection
+        # (Last-Event-ID = what it saw before the last kill) before the next burst.
+        while sub.connections < round_no and sub.is_alive() and time.time() < deadline:
+            time.sleep(0.02)
+        assert sub.connections >= round_no, f"round {round_no}: the subscriber did not reconnect: {sub.error}"
         stop = threading.Event()
         burst = threading.Thread(target=write_until_killed, args=(writer, stop), daemon=True)
         burst.start()
