@@ -10,6 +10,23 @@ use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
+/// The `4XX`/`5XX` problem responses every hand-written operation declares, added to
+/// its `responses` object.
+pub fn with_problems(mut responses: Value) -> Value {
+    let problem = serde_json::json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}});
+    if let Some(r) = responses.as_object_mut() {
+        r.insert(
+            "4XX".into(),
+            serde_json::json!({"description": "Client error (RFC 9457 problem details)", "content": problem}),
+        );
+        r.insert(
+            "5XX".into(),
+            serde_json::json!({"description": "Server error (RFC 9457 problem details)", "content": problem}),
+        );
+    }
+    responses
+}
+
 /// Paths and component schemas that one module contributes under one key.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DocFragment {

@@ -26,10 +26,7 @@ mod tickets;
 pub use config::RealtimeConfig;
 pub use endpoint::{last_event_id, parse_event_id, RealtimeEndpoint};
 pub use metrics::RealtimeMetrics;
-pub use openapi::{
-    since_parameters as openapi_stream_parameters, static_paths as openapi_paths,
-    static_schemas as openapi_schemas, STREAM_DESCRIPTION,
-};
+pub use openapi::{static_paths as openapi_paths, static_schemas as openapi_schemas};
 pub use stream::{Recheck, Topic};
 
 use auth::AuthService;

@@ -1,28 +1,13 @@
 //! The OpenAPI description of the two fixed realtime paths (the per-collection
 //! `/{collection}/events` is in each collection's fragment, resources/openapi.rs).
 
+use kernel::openapi_doc::with_problems;
 use serde_json::{json, Map, Value};
 
-fn problems() -> Value {
-    let problem =
-        json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}});
-    json!({
-        "4XX": {"description": "Client error (RFC 9457 problem details)", "content": problem},
-        "5XX": {"description": "Server error (RFC 9457 problem details)", "content": problem}
-    })
-}
-
-fn with_problems(mut responses: Value) -> Value {
-    if let (Some(r), Value::Object(p)) = (responses.as_object_mut(), problems()) {
-        r.extend(p);
-    }
-    responses
-}
-
 /// What every stream's description says about its events.
-pub const STREAM_DESCRIPTION: &str = "A `text/event-stream` that stays open. Each event has `id:` (the change's sequence number), `event:` (`created`, `updated`, `deleted`, `schema`, or `reset` when the requested position is older than the feed's retention: refetch, then follow), and `data:` a JSON object `{collection, seq, record}` (`record` as `GET` shows it to this caller; a deleted record: `{id}`; `schema` events add `schema`). A comment line every 15 s keeps the stream open. The stream ends with `event: overflow` (the client fell 1,000 events behind) or `event: unauthorized` (the token expired or was revoked); reconnect with `Last-Event-ID` to resume without loss. Only records the caller may view at delivery are sent. The sequence counts changes in the whole database, so gaps between ids tell how many changes the caller did not receive, never what they were.";
+const STREAM_DESCRIPTION: &str = "A `text/event-stream` that stays open. Each event has `id:` (the change's sequence number), `event:` (`created`, `updated`, `deleted`, `schema`, or `reset` when the requested position is older than the feed's retention: refetch, then follow), and `data:` a JSON object `{collection, seq, record}` (`record` as `GET` shows it to this caller; a deleted record: `{id}`; `schema` events add `schema`). A comment line every 15 s keeps the stream open. The stream ends with `event: overflow` (the client fell 1,000 events behind) or `event: unauthorized` (the token expired or was revoked); reconnect with `Last-Event-ID` to resume without loss. Only records the caller may view at delivery are sent. The sequence counts changes in the whole database, so gaps between ids tell how many changes the caller did not receive, never what they were.";
 
-pub fn since_parameters() -> Value {
+fn since_parameters() -> Value {
     json!([
         {"name": "since", "in": "query", "required": false,
          "description": "Resume after this sequence (for clients that cannot send `Last-Event-ID`; the header wins).",

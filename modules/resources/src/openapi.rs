@@ -5,27 +5,13 @@
 use crate::records::list::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::registry::Collection;
 use crate::rules::{Action, Grant};
+use kernel::openapi_doc::with_problems;
 use kernel::DocFragment;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
 fn schema_ref(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
-}
-
-fn problems() -> Value {
-    let problem = json!({"application/problem+json": {"schema": schema_ref("Problem")}});
-    json!({
-        "4XX": {"description": "Client error (RFC 9457 problem details)", "content": problem},
-        "5XX": {"description": "Server error (RFC 9457 problem details)", "content": problem}
-    })
-}
-
-fn with_problems(mut responses: Value) -> Value {
-    if let (Some(r), Value::Object(p)) = (responses.as_object_mut(), problems()) {
-        r.extend(p);
-    }
-    responses
 }
 
 /// Anonymous callers may use an action only if a grant is `public`.

@@ -169,12 +169,8 @@ fn access_clause(access: &Access, params: &mut Vec<Sql>) -> &'static str {
     }
 }
 
-pub fn get(
-    conn: &Connection,
-    col: &Collection,
-    id: &str,
-    access: &Access,
-) -> Result<Option<Record>, ResourceError> {
+/// The SELECT of one record by id under `access`, and its parameters.
+fn get_statement(col: &Collection, id: &str, access: &Access) -> (String, Vec<Sql>) {
     let mut params = vec![Sql::Text(id.to_owned())];
     let clause = access_clause(access, &mut params);
     let sql = format!(
@@ -182,6 +178,16 @@ pub fn get(
         select_list(col),
         quote(&col.table)
     );
+    (sql, params)
+}
+
+pub fn get(
+    conn: &Connection,
+    col: &Collection,
+    id: &str,
+    access: &Access,
+) -> Result<Option<Record>, ResourceError> {
+    let (sql, params) = get_statement(col, id, access);
     Ok(conn
         .prepare_cached(&sql)?
         .query_row(params_from_iter(params), |r| record_from_row(col, r))
@@ -195,13 +201,7 @@ pub fn get_json(
     id: &str,
     access: &Access,
 ) -> Result<Option<(i64, Vec<u8>)>, ResourceError> {
-    let mut params = vec![Sql::Text(id.to_owned())];
-    let clause = access_clause(access, &mut params);
-    let sql = format!(
-        "SELECT {} FROM {} WHERE \"id\" = ?{clause}",
-        select_list(col),
-        quote(&col.table)
-    );
+    let (sql, params) = get_statement(col, id, access);
     Ok(conn
         .prepare_cached(&sql)?
         .query_row(params_from_iter(params), |r| {
