@@ -1,6 +1,7 @@
 //! The dashboard's live records (issue 16, point 8): `/admin/collections/{name}/events`
-//! streams the collection's changes to a signed-in admin's session only, follows the
-//! page's filter, resumes after the page's `data-since`, and ends with `unauthorized`
+//! streams the collection's changes to a signed-in admin's session only (unfiltered, so
+//! that a row leaving a filtered table is seen), still checks a filter it is given,
+//! resumes after the page's `data-since`, and ends with `unauthorized`
 //! once the session ends (signed out, or idle: the stream itself is not activity).
 
 mod common;
@@ -185,8 +186,9 @@ async fn the_stream_carries_changes_and_ends_unauthorized_at_sign_out() {
 }
 
 #[tokio::test]
-async fn the_records_page_names_its_stream_with_its_filter_and_position() {
+async fn the_records_page_names_its_stream_and_position_and_sees_rows_leave_its_filter() {
     let (app, token, c) = setup(|_| {}).await;
+    let high = create(&app, &token, json!({"title": "high", "views": 12})).await;
     let (status, html) = page(
         &app,
         &c,
@@ -194,27 +196,61 @@ async fn the_records_page_names_its_stream_with_its_filter_and_position() {
     )
     .await;
     assert_eq!(status, 200);
+    assert!(html.contains(high["id"].as_str().unwrap()));
     let events = attr(&html, "<div id=\"records\"", "data-events").expect("data-events");
-    assert_eq!(
-        events,
-        "/admin/collections/notes/events?filter=views+%3E%3D+10"
-    );
+    assert_eq!(events, "/admin/collections/notes/events");
     let since: i64 = attr(&html, "<div id=\"records\"", "data-since")
         .expect("data-since")
         .parse()
         .unwrap();
     // Written after the page was built, before its stream opened: replayed, not lost.
-    let low = create(&app, &token, json!({"title": "low", "views": 1})).await;
-    let high = create(&app, &token, json!({"title": "high", "views": 12})).await;
-    let mut s = open(&app, &c, &format!("{events}&since={since}")).await;
+    // The update takes the shown row out of the table's filter: the page must hear of
+    // it to drop the row.
+    let r = app
+        .req(
+            Method::PATCH,
+            &format!("/api/v1/notes/{}", high["id"].as_str().unwrap()),
+            Some(&token),
+        )
+        .json(&json!({"views": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut s = open(&app, &c, &format!("{events}?since={since}")).await;
     let e = s.event().await;
-    assert_eq!(e.data["record"]["id"], high["id"], "the filter applies");
-    assert_ne!(e.data["record"]["id"], low["id"]);
+    assert_eq!(e.event, "updated");
+    assert_eq!(e.data["record"]["id"], high["id"]);
+    assert_eq!(e.data["record"]["views"], 3);
+    let (_, html) = page(
+        &app,
+        &c,
+        "/admin/collections/notes?filter=views%20%3E%3D%2010&sort=-views",
+    )
+    .await;
+    assert!(
+        !html.contains(high["id"].as_str().unwrap()),
+        "the refreshed table drops it"
+    );
+
+    // A filter given to the stream itself still applies.
+    let low = create(&app, &token, json!({"title": "low", "views": 1})).await;
+    let higher = create(&app, &token, json!({"title": "higher", "views": 20})).await;
+    let filtered = "/admin/collections/notes/events?filter=views+%3E%3D+10";
+    let mut s = open(
+        &app,
+        &c,
+        &format!("{filtered}&since={}", e.id.clone().unwrap()),
+    )
+    .await;
+    let f = s.event().await;
+    assert_eq!(f.data["record"]["id"], higher["id"], "the filter applies");
+    assert_ne!(f.data["record"]["id"], low["id"]);
     assert!(s.next_within(Duration::from_millis(400)).await.is_none());
     // A reconnecting EventSource's Last-Event-ID wins over the page's `since`.
     let r = c
-        .get(app.url(&format!("{events}&since={since}")))
-        .header("Last-Event-ID", e.id.clone().unwrap())
+        .get(app.url(&format!("{filtered}&since={since}")))
+        .header("Last-Event-ID", f.id.clone().unwrap())
         .send()
         .await
         .unwrap();

@@ -16,6 +16,7 @@ mod config;
 mod endpoint;
 mod event;
 mod hub;
+mod latency;
 mod limits;
 mod metrics;
 mod openapi;

@@ -2,11 +2,11 @@
 //! reason, commit-to-delivery latency, and the feed's size and oldest sequence.
 //! Labels are bounded: `reason` is one of [`EndReason`]'s names.
 
+use crate::latency::BatchHistogram;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use std::time::Duration;
 
@@ -52,7 +52,7 @@ pub struct RealtimeMetrics {
     open: Gauge,
     delivered: Counter,
     ended: Family<ReasonLabels, Counter>,
-    latency: Histogram,
+    latency: BatchHistogram,
     feed_rows: Gauge,
     feed_oldest: Gauge,
     feed_newest: Gauge,
@@ -64,7 +64,7 @@ impl Default for RealtimeMetrics {
             open: Gauge::default(),
             delivered: Counter::default(),
             ended: Family::default(),
-            latency: Histogram::new(LATENCY_SECONDS),
+            latency: BatchHistogram::new(&LATENCY_SECONDS),
             feed_rows: Gauge::default(),
             feed_oldest: Gauge::default(),
             feed_newest: Gauge::default(),
@@ -124,10 +124,15 @@ impl RealtimeMetrics {
             .inc();
     }
 
-    pub fn delivered(&self, latency: Option<Duration>) {
-        self.delivered.inc();
+    /// `n` events written to one stream; `latency` from the hub's notice of their
+    /// commit (live events; None for replayed ones and notices).
+    pub fn delivered(&self, n: u64, latency: Option<Duration>) {
+        if n == 0 {
+            return;
+        }
+        self.delivered.inc_by(n);
         if let Some(latency) = latency {
-            self.latency.observe(latency.as_secs_f64());
+            self.latency.observe_n(latency.as_secs_f64(), n);
         }
     }
 

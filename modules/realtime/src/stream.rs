@@ -4,12 +4,12 @@
 //! final notice when the stream ends for a reason other than the client leaving.
 
 use crate::event::{render, FeedEvent};
-use crate::hub::{HubMessage, PAGE};
+use crate::hub::{Batch, HubMessage, PAGE};
 use crate::limits::Slot;
 use crate::metrics::EndReason;
 use crate::sse;
 use crate::Realtime;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use feed::ChangeKind;
 use futures_util::future::BoxFuture;
 use kernel::Principal;
@@ -72,8 +72,8 @@ impl Subscription {
     /// The next bytes to send, or None when the stream is over.
     pub async fn next(&mut self) -> Option<Bytes> {
         loop {
-            if let Some(frame) = self.queue.pop_front() {
-                return Some(frame);
+            if !self.queue.is_empty() {
+                return Some(self.take_queued());
             }
             if self.ended.is_some() {
                 return None;
@@ -97,24 +97,13 @@ impl Subscription {
                     Ok(_) if !self.realtime.inner.hub.covers(self.last) => {
                         self.catching_up = true;
                     }
-                    Ok(HubMessage::Change(event)) => {
-                        self.just_caught_up = false;
-                        self.offer(&event);
-                    }
+                    Ok(HubMessage::Changes(batch)) => self.take_batch(&batch),
                     Ok(HubMessage::Resumed) => {}
                     Err(RecvError::Lagged(_)) if self.just_caught_up => {
                         self.live = self.live.resubscribe();
                         self.catching_up = true;
                     }
-                    Err(RecvError::Lagged(_)) => {
-                        // The client reads slower than changes come: it can resume from
-                        // its last event id, so nothing is lost by ending here.
-                        self.queue.push_back(sse::notice(
-                            "overflow",
-                            &json!({ "seq": self.last, "detail": "the stream fell too far behind; reconnect with Last-Event-ID to resume" }),
-                        ));
-                        self.end(EndReason::Overflow);
-                    }
+                    Err(RecvError::Lagged(_)) => self.overflow(),
                     Err(RecvError::Closed) => self.end(EndReason::Shutdown),
                 },
             }
@@ -134,21 +123,74 @@ impl Subscription {
             }
         };
         let full = changes.len() == PAGE;
+        let mut delivered = 0;
         for change in changes {
             if let Some(event) = render(&self.realtime.inner.resources, change, None) {
-                self.offer(&event);
+                delivered += u64::from(self.offer(&event));
             }
         }
+        self.count_delivered(delivered, None);
         if !full {
             self.catching_up = false;
             self.just_caught_up = true;
         }
     }
 
-    /// Queues `event` if this subscriber is to see it, and moves the position past it.
-    fn offer(&mut self, event: &FeedEvent) {
-        if event.seq <= self.last {
+    /// A live batch: each event this subscriber may see is queued, and all of them
+    /// leave in one write.
+    fn take_batch(&mut self, batch: &Batch) {
+        if self.realtime.inner.hub.behind(batch) > self.realtime.inner.config.buffer as u64 {
+            if self.just_caught_up {
+                // Behind since before the catch-up ended: ours, not the client's.
+                self.live = self.live.resubscribe();
+                self.catching_up = true;
+            } else {
+                self.overflow();
+            }
             return;
+        }
+        self.just_caught_up = false;
+        let mut delivered = 0;
+        for event in &batch.events {
+            delivered += u64::from(self.offer(event));
+        }
+        let noticed = batch.events.first().and_then(|e| e.noticed);
+        self.count_delivered(delivered, noticed.map(|n| n.elapsed()));
+    }
+
+    fn count_delivered(&mut self, n: u64, latency: Option<std::time::Duration>) {
+        self.delivered += n;
+        self.realtime.inner.metrics.delivered(n, latency);
+    }
+
+    /// Everything queued, as one chunk: one write for a whole batch.
+    fn take_queued(&mut self) -> Bytes {
+        if self.queue.len() == 1 {
+            return self.queue.pop_front().unwrap_or_default();
+        }
+        let size = self.queue.iter().map(Bytes::len).sum();
+        let mut out = BytesMut::with_capacity(size);
+        for frame in self.queue.drain(..) {
+            out.extend_from_slice(&frame);
+        }
+        out.freeze()
+    }
+
+    /// The client reads slower than changes come: it can resume from its last event id,
+    /// so nothing is lost by ending here.
+    fn overflow(&mut self) {
+        self.queue.push_back(sse::notice(
+            "overflow",
+            &json!({ "seq": self.last, "detail": "the stream fell too far behind; reconnect with Last-Event-ID to resume" }),
+        ));
+        self.end(EndReason::Overflow);
+    }
+
+    /// Queues `event` if this subscriber is to see it (true then), and moves the
+    /// position past it.
+    fn offer(&mut self, event: &FeedEvent) -> bool {
+        if event.seq <= self.last {
+            return false;
         }
         self.last = event.seq;
         let Some(at) = self
@@ -156,20 +198,18 @@ impl Subscription {
             .iter()
             .position(|t| *t.collection == *event.collection)
         else {
-            return;
+            return false;
         };
         let resources = &self.realtime.inner.resources;
         if event.kind == ChangeKind::Schema {
             self.queue.push_back(event.frame.clone());
-            self.realtime.inner.metrics.delivered(None);
-            self.delivered += 1;
             if !resources.has_collection(&event.collection) {
                 self.topics.remove(at);
                 if self.topics.is_empty() {
                     self.end(EndReason::Dropped);
                 }
             }
-            return;
+            return true;
         }
         let topic = &self.topics[at];
         let visible = resources.may_view(
@@ -184,12 +224,8 @@ impl Subscription {
         };
         if visible && wanted {
             self.queue.push_back(event.frame.clone());
-            self.realtime
-                .inner
-                .metrics
-                .delivered(event.noticed.map(|n| n.elapsed()));
-            self.delivered += 1;
         }
+        visible && wanted
     }
 
     /// Is the credential still good, and do the rules still let it follow each topic?

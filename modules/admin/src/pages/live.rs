@@ -47,8 +47,8 @@ fn session_recheck(admin: Admin, secret: String, principal: Principal) -> Rechec
     }))
 }
 
-/// The page's filter (`?filter=`, as on the records page), so only changes the table
-/// can show wake it up.
+/// `?filter=`, as on the API's streams. The records page does not send one (see
+/// records.rs: a filtered stream would miss the updates that take a row out of it).
 fn filter(ctx: &AdminCtx) -> Option<String> {
     Some(ctx.form.get("filter").to_owned()).filter(|f| !f.trim().is_empty())
 }
