@@ -9,6 +9,7 @@ pub mod ids;
 pub mod openapi_doc;
 pub mod principal;
 pub mod problem;
+pub mod query;
 pub mod request_id;
 
 pub use audit::{AuditEvent, AuditSink};

@@ -29,11 +29,10 @@ impl RealtimeEndpoint {
     }
 }
 
+use kernel::query::query_value as param;
+
 fn method_not_allowed(allow: &str) -> poem::Error {
-    let mut p = Problem::new(ProblemCode::MethodNotAllowed)
-        .with_detail(format!("this path accepts {allow}"));
-    p.allow = Some(allow.to_owned());
-    p.into()
+    kernel::query::method_not_allowed(allow).into()
 }
 
 fn invalid_query(detail: impl Into<String>) -> poem::Error {
@@ -42,31 +41,8 @@ fn invalid_query(detail: impl Into<String>) -> poem::Error {
         .into()
 }
 
-/// The query's pairs, refusing unknown and repeated names as the other endpoints do.
 fn query(req: &Request, allowed: &[&str]) -> Result<Vec<(String, String)>> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.uri().query().unwrap_or(""))
-        .map_err(|_| invalid_query("the query string is malformed"))?;
-    for (i, (name, _)) in pairs.iter().enumerate() {
-        if !allowed.contains(&name.as_str()) {
-            return Err(invalid_query(format!(
-                "unknown query parameter `{name}` (accepted: {})",
-                allowed.join(", ")
-            )));
-        }
-        if pairs[..i].iter().any(|(n, _)| n == name) {
-            return Err(invalid_query(format!(
-                "query parameter `{name}` is given twice"
-            )));
-        }
-    }
-    Ok(pairs)
-}
-
-fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
+    Ok(kernel::query::strict_query(req.uri().query(), allowed)?)
 }
 
 /// A sequence number as a client sends it back (`Last-Event-ID`, `since`): decimal

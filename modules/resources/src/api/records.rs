@@ -12,8 +12,7 @@ use crate::repo::records::{Record, RecordRow};
 use crate::service::Resources;
 use kernel::{Principal, Problem, ProblemCode};
 use poem::http::{header, Method, StatusCode};
-use poem::web::Query;
-use poem::{Endpoint, FromRequest, Request, Response, Result};
+use poem::{Endpoint, Request, Response, Result};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -42,10 +41,7 @@ fn problem(e: ResourceError) -> poem::Error {
 }
 
 fn method_not_allowed(allow: &str) -> poem::Error {
-    let mut p = Problem::new(ProblemCode::MethodNotAllowed)
-        .with_detail(format!("this path accepts {allow}"));
-    p.allow = Some(allow.to_owned());
-    p.into()
+    kernel::query::method_not_allowed(allow).into()
 }
 
 fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
@@ -102,26 +98,8 @@ async fn object_body(req: &mut Request, merge_patch: bool) -> Result<Map<String,
 }
 
 /// Query parameters as pairs; duplicates and names outside `allowed` are refused.
-async fn query_params(req: &Request, allowed: &[&str]) -> Result<Vec<(String, String)>> {
-    let Query(pairs) = Query::<Vec<(String, String)>>::from_request_without_body(req).await?;
-    for (i, (name, _)) in pairs.iter().enumerate() {
-        if !allowed.contains(&name.as_str()) {
-            let hint = if allowed.is_empty() {
-                String::new()
-            } else {
-                format!(" (accepted: {})", allowed.join(", "))
-            };
-            return Err(Problem::new(ProblemCode::InvalidQuery)
-                .with_detail(format!("unknown query parameter `{name}`{hint}"))
-                .into());
-        }
-        if pairs[..i].iter().any(|(n, _)| n == name) {
-            return Err(Problem::new(ProblemCode::InvalidQuery)
-                .with_detail(format!("query parameter `{name}` is given twice"))
-                .into());
-        }
-    }
-    Ok(pairs)
+fn query_params(req: &Request, allowed: &[&str]) -> Result<Vec<(String, String)>> {
+    Ok(kernel::query::strict_query(req.uri().query(), allowed)?)
 }
 
 impl Endpoint for RecordsEndpoint {
@@ -139,7 +117,7 @@ impl Endpoint for RecordsEndpoint {
                 _ => Err(method_not_allowed("GET, POST")),
             },
             [collection, id] if !id.is_empty() => {
-                query_params(&req, &[]).await?;
+                query_params(&req, &[])?;
                 let if_match = headers::if_match(req.headers());
                 let r = &self.resources;
                 match *req.method() {
@@ -208,7 +186,7 @@ impl RecordsEndpoint {
         caller: Option<&Principal>,
         collection: &str,
     ) -> Result<Response> {
-        let pairs = query_params(req, &LIST_PARAMS).await?;
+        let pairs = query_params(req, &LIST_PARAMS)?;
         let get = |name: &str| {
             pairs
                 .iter()
@@ -278,7 +256,7 @@ impl RecordsEndpoint {
         self.resources
             .authorize_create(caller, collection)
             .map_err(problem)?;
-        query_params(req, &[]).await?;
+        query_params(req, &[])?;
         let key = headers::idempotency_key(req.headers())?;
         let body = object_body(req, false).await?;
         let idem = key.map(|key| Idempotency {
