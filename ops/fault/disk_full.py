@@ -8,6 +8,9 @@ the server runs. Then:
     stays up;
   * reads (a record, a list, /healthz) still answer 200;
   * once the filler is deleted, writes succeed again without a restart;
+  * a realtime stream of the collection, open throughout, stays open and says exactly
+    what committed: one `created` event per acknowledged create, none for a refused
+    one (the change feed is written in the write's own transaction);
   * the disk is filled again and the server stopped with SIGTERM while full; once there
     is space again it starts, every acknowledged record is there and PRAGMA
     integrity_check is ok. That SIGTERM must exit 0 (the final checkpoint cannot run
@@ -28,6 +31,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in ops/lib
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
+import sse_follow  # noqa: E402
 
 COLLECTION = "full"
 BLOB = 16 * 1024  # bytes of text per record written while the disk is full
@@ -77,6 +81,7 @@ def main():
     server = harness.Server(args.binary, data, log).start()
     pid = server.pid
     acked = {}
+    refused = set()  # numbers of creates answered 507/503
 
     def create(n, blob):
         """POST one record; returns the Response, or None for a dropped connection."""
@@ -99,6 +104,7 @@ def main():
             if r is None or r.status != 201:
                 raise Failure(f"baseline write {n}: {r}")
         baseline_id = next(iter(acked))
+        stream = sse_follow.Follower(server.port, f"/api/v1/{COLLECTION}/events", token)
         r = harness.request(server.port, "POST", "/api/v1/auth/login", {"email": harness.ADMIN[0], "password": harness.ADMIN[1]})
         refresh_token = r.json["refresh_token"]
         print(f"disk full: 20 baseline records written; {free_bytes(data) // 1024} KiB free on the data file system")
@@ -120,6 +126,7 @@ def main():
                 continue
             statuses[r.status] = statuses.get(r.status, 0) + 1
             if r.status in (507, 503):
+                refused.add(n)
                 refusals += 1
                 first_refusal = first_refusal or r
                 body = r.json if r.content_type.startswith("application/problem+json") else None
@@ -206,6 +213,36 @@ def main():
         if server.pid != pid or not server.alive():
             raise Failure("the server restarted or died")
         print(f"space returned: writes succeed again after {recovered:.1f} s, same process (pid {pid})")
+
+        # The stream heard every acknowledged create made while it was open, once, and
+        # nothing of a refused one.
+        followed = {i: n for i, n in acked.items() if n > 20}
+        deadline = time.time() + 15
+        while True:
+            created = [d["record"] for e, _, d in stream.snapshot() if e == "created" and d]
+            seen = {}
+            for record in created:
+                seen[record["id"]] = seen.get(record["id"], 0) + 1
+            if all(i in seen for i in followed) or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        missing_events = [n for i, n in followed.items() if i not in seen]
+        doubled = [i for i, c in seen.items() if c > 1]
+        ghosts = sorted(r["n"] for r in created if r["n"] in refused)
+        unknown = [r["n"] for r in created if r["id"] not in acked and r["n"] not in refused]
+        print(f"stream: {len(created)} created events for {len(followed)} acknowledged creates "
+              f"and {len(refused)} refused ones; stream error: {stream.error}")
+        if missing_events:
+            problems.append(f"{len(missing_events)} acknowledged creates have no event, e.g. n={missing_events[:5]}")
+        if doubled:
+            problems.append(f"{len(doubled)} records have more than one created event")
+        if ghosts:
+            problems.append(f"refused creates have events: n={ghosts[:10]}")
+        if unknown:
+            problems.append(f"events for creates neither acknowledged nor refused (connection failures): n={unknown[:10]}")
+        if stream.error is not None:
+            problems.append(f"the stream broke while the disk was full: {stream.error!r}")
+        stream.close()
 
         # Stopped while the disk is full: every acknowledged record must survive it and
         # the next start (once there is space again).
