@@ -251,6 +251,7 @@ impl Realtime {
             ended: None,
             delivered: 0,
             started: Instant::now(),
+            last_write: tokio::time::Instant::now(),
             _slot: slot,
         };
         let frames = futures_util::stream::unfold(subscription, |mut sub| async move {
