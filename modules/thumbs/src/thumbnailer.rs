@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::ThumbError;
 use crate::generate::{generate, Thumb, ThumbLimits};
@@ -71,45 +71,47 @@ impl Thumbnailer {
 
     /// [`generate`] once a slot is free, on the blocking pool. The slot goes with the
     /// work: if the caller stops waiting after the work has started, the work still
-    /// counts against `concurrency` until it ends.
+    /// counts against `concurrency` (and in the counters) until it ends.
     pub async fn generate<B>(&self, input: B, spec: ThumbSpec) -> Result<Thumb, ThumbError>
     where
         B: AsRef<[u8]> + Send + 'static,
     {
-        let result = self.run(input, spec).await;
-        let counter = match result {
-            Ok(_) => &self.inner.generated,
-            Err(_) => &self.inner.failed,
+        let slot = match self.slot().await {
+            Ok(slot) => slot,
+            Err(error) => {
+                self.inner.failed.fetch_add(1, Ordering::Relaxed);
+                return Err(error);
+            }
         };
-        counter.fetch_add(1, Ordering::Relaxed);
-        result
-    }
-
-    async fn run<B>(&self, input: B, spec: ThumbSpec) -> Result<Thumb, ThumbError>
-    where
-        B: AsRef<[u8]> + Send + 'static,
-    {
-        let slots = Arc::clone(&self.inner.slots);
-        let acquire = slots.acquire_owned();
-        let slot = match self.inner.config.max_wait {
-            Some(wait) => tokio::time::timeout(wait, acquire)
-                .await
-                .map_err(|_| ThumbError::Busy { waited: wait })?,
-            None => acquire.await,
-        }
-        // The semaphore is never closed.
-        .map_err(|closed| ThumbError::Interrupted {
-            reason: closed.to_string(),
-        })?;
-        let limits = self.inner.config.limits;
+        let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
-            generate(input.as_ref(), spec, &limits)
+            let result = generate(input.as_ref(), spec, &inner.config.limits);
+            let counter = match result {
+                Ok(_) => &inner.generated,
+                Err(_) => &inner.failed,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            result
         })
         .await
         .map_err(|join| ThumbError::Interrupted {
             reason: join.to_string(),
         })?
+    }
+
+    async fn slot(&self) -> Result<OwnedSemaphorePermit, ThumbError> {
+        let acquire = Arc::clone(&self.inner.slots).acquire_owned();
+        let acquired = match self.inner.config.max_wait {
+            Some(wait) => tokio::time::timeout(wait, acquire)
+                .await
+                .map_err(|_| ThumbError::Busy { waited: wait })?,
+            None => acquire.await,
+        };
+        // Only a closed semaphore fails, and this one is never closed.
+        acquired.map_err(|closed| ThumbError::Interrupted {
+            reason: closed.to_string(),
+        })
     }
 
     /// Thumbnails made since start (for metrics).

@@ -19,7 +19,7 @@ fn sources(width: u32, height: u32) -> Vec<(&'static str, Vec<u8>, ImageFormat, 
         ("jpeg", jpeg(&rgb), ImageFormat::Jpeg, "image/jpeg"),
         ("png", png(&rgb), ImageFormat::Png, "image/png"),
         ("webp", webp(&rgba), ImageFormat::Png, "image/png"),
-        ("gif", gif(&[rgba.clone()]), ImageFormat::Gif, "image/gif"),
+        ("gif", gif(&[rgba]), ImageFormat::Gif, "image/gif"),
     ]
 }
 
