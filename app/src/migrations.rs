@@ -49,6 +49,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "change_feed",
         sql: include_str!("../../migrations/0009_change_feed.sql"),
     },
+    Migration {
+        version: 10,
+        name: "file_deletions",
+        sql: include_str!("../../migrations/0010_file_deletions.sql"),
+    },
 ];
 
 #[cfg(test)]
