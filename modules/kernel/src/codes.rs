@@ -119,6 +119,9 @@ field_codes! {
     ReadOnlyField = ("read_only_field", "The field is set by the server (`id`, `created_at`, `updated_at`, `version`, `owner`)."),
     RelationNotFound = ("relation_not_found", "The relation points at a record that does not exist."),
     Invalid = ("invalid", "The value is invalid for a reason the message explains."),
+    FileTypeNotAllowed = ("file_type_not_allowed", "The file's content (sniffed from its bytes) is not one of the field's `mime_types`."),
+    TooManyFiles = ("too_many_files", "The field holds more files than its `max_files`."),
+    FileNotFound = ("file_not_found", "The name is not a file this record holds or this request uploaded."),
 }
 
 #[cfg(test)]

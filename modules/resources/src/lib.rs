@@ -25,6 +25,7 @@ mod streams;
 pub use api::{CollectionsApi, RecordsEndpoint};
 pub use collections::service::Change;
 pub use error::ResourceError;
+pub use records::files::FileRef;
 pub use records::list::{ListParams, ListResult};
 pub use records::service::{Created, Idempotency, IfMatch};
 pub use repo::records::{Record, RecordRow};

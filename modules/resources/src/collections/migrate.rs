@@ -49,6 +49,19 @@ pub fn map_fields(old: &CollectionDef, new_specs: &[FieldSpec]) -> Result<Mappin
             Some(from) => Some(from.clone()),
             None => old.field(&spec.name).map(|f| f.name.clone()),
         };
+        if let Some(from) = source.as_deref().and_then(|s| old.field(s)) {
+            let was_file = matches!(from.ty, FieldType::File(_));
+            if was_file != (spec.type_ == crate::schema::FieldTypeName::File) {
+                errors.push(kernel::FieldError::new(
+                    format!("fields[{i}].type"),
+                    FieldCode::Invalid,
+                    format!(
+                        "`{}` cannot change to or from a file field: add a new field instead",
+                        from.name
+                    ),
+                ));
+            }
+        }
         if let Some(s) = &source {
             if !used.insert(s.clone()) {
                 errors.push(kernel::FieldError::new(
@@ -162,6 +175,13 @@ pub(crate) fn convert_json(json: Value, to: &FieldDef) -> Result<Sql, FieldCode>
                 .as_ref()
                 .map_or(Ok(Sql::Null), |d| to.ty.to_sql(d).map_err(|e| e.0))
         }
+        // A file field going from one file to a list of them, or back (a list of one).
+        (Value::String(_), FieldType::File(o)) if o.multiple() => Value::Array(vec![json.clone()]),
+        (Value::Array(names), FieldType::File(o)) if !o.multiple() => match names.as_slice() {
+            [] => return Ok(Sql::Null),
+            [one] => one.clone(),
+            _ => return Err(FieldCode::TooManyFiles),
+        },
         // Lossless widenings the validators would refuse as wrong_type.
         (Value::Number(n), FieldType::Text(_)) => Value::String(n.to_string()),
         (Value::Bool(b), FieldType::Text(_)) => Value::String(b.to_string()),

@@ -8,6 +8,7 @@ mod date;
 mod datetime;
 mod email;
 mod enumeration;
+pub mod file;
 mod integer;
 mod json;
 mod number;
@@ -17,6 +18,7 @@ mod text;
 mod url;
 
 pub use enumeration::EnumOptions;
+pub use file::FileOptions;
 pub use integer::IntegerOptions;
 pub use json::JsonOptions;
 pub use number::NumberOptions;
@@ -43,6 +45,7 @@ pub enum FieldType {
     Enum(EnumOptions),
     Json(JsonOptions),
     Relation(RelationOptions),
+    File(FileOptions),
 }
 
 /// Why a value does not fit a field: the per-field code and a message for people.
@@ -67,6 +70,7 @@ impl FieldType {
             FieldType::Enum(_) => "enum",
             FieldType::Json(_) => "json",
             FieldType::Relation(_) => "relation",
+            FieldType::File(_) => "file",
         }
     }
 
@@ -88,6 +92,7 @@ impl FieldType {
             FieldType::Boolean => Some(format!("{col} IN (0, 1)")),
             FieldType::Enum(o) => Some(o.check(col)),
             FieldType::Json(o) => Some(o.check(col)),
+            FieldType::File(o) => Some(o.check(col)),
             FieldType::Datetime => Some(format!("length({col}) = 24")),
             FieldType::Date => Some(format!("length({col}) = 10")),
             FieldType::Email | FieldType::Url | FieldType::Relation(_) => None,
@@ -108,6 +113,7 @@ impl FieldType {
             FieldType::Enum(o) => o.to_sql(value),
             FieldType::Json(o) => o.to_sql(value),
             FieldType::Relation(_) => relation::to_sql(value),
+            FieldType::File(o) => o.to_sql(value),
         }
     }
 
@@ -118,6 +124,12 @@ impl FieldType {
             (FieldType::Boolean, ValueRef::Integer(i)) => Value::Bool(i != 0),
             (FieldType::Json(_), ValueRef::Text(t)) => {
                 serde_json::from_slice(t).unwrap_or(Value::Null)
+            }
+            (FieldType::File(o), ValueRef::Text(t)) if o.multiple() => {
+                match serde_json::from_slice::<Value>(t) {
+                    Ok(list @ Value::Array(_)) => list,
+                    _ => Value::Null,
+                }
             }
             (_, ValueRef::Integer(i)) => json!(i),
             (_, ValueRef::Real(f)) => json!(f),
@@ -133,6 +145,13 @@ impl FieldType {
             (_, ValueRef::Null) | (_, ValueRef::Blob(_)) => out.extend_from_slice(b"null"),
             (FieldType::Boolean, ValueRef::Integer(i)) => {
                 out.extend_from_slice(if i != 0 { b"true" } else { b"false" })
+            }
+            (FieldType::File(o), ValueRef::Text(t)) if o.multiple() => {
+                // A list of names, stored by our own validator; checked as for json.
+                match serde_json::from_slice::<Value>(t) {
+                    Ok(Value::Array(_)) => out.extend_from_slice(t),
+                    _ => out.extend_from_slice(b"null"),
+                }
             }
             (FieldType::Json(_), ValueRef::Text(t)) => {
                 // Stored by our own validator, so it is JSON; still checked, so a value
@@ -166,13 +185,18 @@ impl FieldType {
             FieldType::Datetime => FieldKind::Datetime,
             FieldType::Date => FieldKind::Date,
             FieldType::Json(_) => FieldKind::Json,
+            FieldType::File(o) if o.multiple() => FieldKind::Json,
             _ => FieldKind::Text,
         }
     }
 
     /// Whether `sort=` may use this field (JSON has no useful order).
     pub fn sortable(&self) -> bool {
-        !matches!(self, FieldType::Json(_))
+        match self {
+            FieldType::Json(_) => false,
+            FieldType::File(o) => !o.multiple(),
+            _ => true,
+        }
     }
 
     /// The JSON Schema (OpenAPI 3.0 dialect) of a value, without nullability.
@@ -193,6 +217,7 @@ impl FieldType {
             FieldType::Relation(o) => {
                 json!({"type": "string", "format": "uuid", "description": format!("id of a record in `{}`", o.collection)})
             }
+            FieldType::File(o) => o.schema(),
         }
     }
 }
@@ -219,7 +244,9 @@ pub(crate) fn every_type_def() -> crate::schema::CollectionDef {
             {"name": "u", "type": "url"},
             {"name": "en", "type": "enum", "values": ["a", "b"]},
             {"name": "j", "type": "json"},
-            {"name": "r", "type": "relation", "collection": "all"}]}))
+            {"name": "r", "type": "relation", "collection": "all"},
+            {"name": "f", "type": "file"},
+            {"name": "fs", "type": "file", "max_files": 3}]}))
     .unwrap();
     spec.to_def().unwrap()
 }

@@ -24,6 +24,7 @@ pub enum FieldTypeName {
     Enum,
     Json,
     Relation,
+    File,
 }
 
 #[derive(Enum, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,6 +91,23 @@ pub struct FieldSpec {
     /// relation: what deleting the referenced record does (default `restrict`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_delete: Option<OnDeleteName>,
+    /// file: largest accepted file in bytes (default 5 MiB, at most 5 GiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_size: Option<u64>,
+    /// file: allowed content types (`type/subtype` or `type/*`), sniffed from the file's
+    /// bytes, never taken from the client. Absent or empty: any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_types: Option<Vec<String>>,
+    /// file: 1 (default) holds one file name; more hold a list of at most this many.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_files: Option<u32>,
+    /// file: thumbnail sizes downloads may ask for: `WxH` (crop), `WxHf` (fit), `Wx0` or
+    /// `0xH` (keep the ratio).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbs: Option<Vec<String>>,
+    /// file: downloads need the record's `view` permission, or a file token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protected: Option<bool>,
     /// Only in a PUT: the field's previous name, to rename it and keep its data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renamed_from: Option<String>,
@@ -177,6 +195,11 @@ pub(crate) fn field_spec(field: &FieldDef) -> FieldSpec {
         max_bytes: None,
         collection: None,
         on_delete: None,
+        max_size: None,
+        mime_types: None,
+        max_files: None,
+        thumbs: None,
+        protected: None,
         renamed_from: None,
     };
     spec.type_ = match &field.ty {
@@ -217,6 +240,14 @@ pub(crate) fn field_spec(field: &FieldDef) -> FieldSpec {
                 OnDelete::SetNull => OnDeleteName::SetNull,
             });
             FieldTypeName::Relation
+        }
+        FieldType::File(o) => {
+            spec.max_size = Some(o.max_size);
+            spec.mime_types = Some(o.mime_types.clone());
+            spec.max_files = Some(o.max_files);
+            spec.thumbs = Some(o.thumbs.clone());
+            spec.protected = Some(o.protected);
+            FieldTypeName::File
         }
     };
     spec

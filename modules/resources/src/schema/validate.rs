@@ -125,6 +125,11 @@ fn stray_options(spec: &FieldSpec) -> Vec<&'static str> {
     check(spec.max_bytes.is_some(), "max_bytes", &[T::Json]);
     check(spec.collection.is_some(), "collection", &[T::Relation]);
     check(spec.on_delete.is_some(), "on_delete", &[T::Relation]);
+    check(spec.max_size.is_some(), "max_size", &[T::File]);
+    check(spec.mime_types.is_some(), "mime_types", &[T::File]);
+    check(spec.max_files.is_some(), "max_files", &[T::File]);
+    check(spec.thumbs.is_some(), "thumbs", &[T::File]);
+    check(spec.protected.is_some(), "protected", &[T::File]);
     stray
 }
 
@@ -173,6 +178,13 @@ fn field_def(spec: &FieldSpec, path: &str, errs: &mut Errors) -> Option<FieldDef
             "json fields cannot be unique or indexed",
         );
     }
+    if matches!(ty, FieldType::File(_)) && unique {
+        errs.add(
+            format!("{path}.unique"),
+            FieldCode::Invalid,
+            "file fields cannot be unique (every stored name is unique already)",
+        );
+    }
     if let FieldType::Relation(r) = &ty {
         if required && r.on_delete == OnDelete::SetNull {
             errs.add(
@@ -184,11 +196,11 @@ fn field_def(spec: &FieldSpec, path: &str, errs: &mut Errors) -> Option<FieldDef
     }
     let default = match &spec.default {
         None | Some(Value::Null) => None,
-        Some(_) if matches!(ty, FieldType::Relation(_)) => {
+        Some(_) if matches!(ty, FieldType::Relation(_) | FieldType::File(_)) => {
             errs.add(
                 format!("{path}.default"),
                 FieldCode::Invalid,
-                "relation fields cannot have a default",
+                format!("{} fields cannot have a default", ty.name()),
             );
             None
         }
@@ -236,6 +248,7 @@ fn field_type_label(t: FieldTypeName) -> &'static str {
         T::Enum => "enum",
         T::Json => "json",
         T::Relation => "relation",
+        T::File => "file",
     }
 }
 
@@ -365,6 +378,7 @@ fn field_type(spec: &FieldSpec, path: &str, errs: &mut Errors) -> Option<FieldTy
                 max_bytes: spec.max_bytes,
             })
         }
+        T::File => file_options(spec, path, errs),
         T::Relation => {
             let collection = match &spec.collection {
                 Some(c) if is_valid_name(c) => c.clone(),
@@ -388,6 +402,92 @@ fn field_type(spec: &FieldSpec, path: &str, errs: &mut Errors) -> Option<FieldTy
             })
         }
     })
+}
+
+fn file_options(spec: &FieldSpec, path: &str, errs: &mut Errors) -> FieldType {
+    use crate::fields::file::{DEFAULT_MAX_SIZE, MAX_MAX_FILES, MAX_MAX_SIZE};
+    let max_size = spec.max_size.unwrap_or(DEFAULT_MAX_SIZE);
+    if !(1..=MAX_MAX_SIZE).contains(&max_size) {
+        errs.add(
+            format!("{path}.max_size"),
+            FieldCode::Invalid,
+            format!("must be between 1 and {MAX_MAX_SIZE} bytes (5 GiB)"),
+        );
+    }
+    let max_files = spec.max_files.unwrap_or(1);
+    if !(1..=MAX_MAX_FILES).contains(&max_files) {
+        errs.add(
+            format!("{path}.max_files"),
+            FieldCode::Invalid,
+            format!("must be between 1 and {MAX_MAX_FILES}"),
+        );
+    }
+    let mut mime_types: Vec<String> = Vec::new();
+    for (i, mime) in spec.mime_types.iter().flatten().enumerate() {
+        let normal = mime.trim().to_ascii_lowercase();
+        if !is_mime_pattern(&normal) {
+            errs.add(
+                format!("{path}.mime_types[{i}]"),
+                FieldCode::Invalid,
+                "must be a media type such as image/png, or a kind such as image/*",
+            );
+        } else if mime_types.contains(&normal) {
+            errs.add(
+                format!("{path}.mime_types[{i}]"),
+                FieldCode::Invalid,
+                "duplicate value",
+            );
+        } else {
+            mime_types.push(normal);
+        }
+    }
+    let mut thumbs: Vec<String> = Vec::new();
+    for (i, text) in spec.thumbs.iter().flatten().enumerate() {
+        match text.parse::<thumbs::ThumbSpec>() {
+            Ok(size) if thumbs.contains(&size.to_string()) => {
+                errs.add(
+                    format!("{path}.thumbs[{i}]"),
+                    FieldCode::Invalid,
+                    "duplicate size",
+                );
+            }
+            Ok(size) => thumbs.push(size.to_string()),
+            Err(e) => errs.add(
+                format!("{path}.thumbs[{i}]"),
+                FieldCode::Invalid,
+                format!("{e} (sizes are WxH, WxHf, Wx0 or 0xH)"),
+            ),
+        }
+    }
+    if thumbs.len() > 16 {
+        errs.add(
+            format!("{path}.thumbs"),
+            FieldCode::Invalid,
+            "at most 16 sizes",
+        );
+    }
+    FieldType::File(FileOptions {
+        max_size,
+        mime_types,
+        max_files,
+        thumbs,
+        protected: spec.protected.unwrap_or(false),
+    })
+}
+
+/// `type/subtype` or `type/*`, in the token characters of RFC 6838 (lowercase).
+fn is_mime_pattern(text: &str) -> bool {
+    let token = |t: &str| {
+        !t.is_empty()
+            && t.len() <= 127
+            && t.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"!#$&-^_.+".contains(&b))
+    };
+    match text.split_once('/') {
+        Some((kind, "*")) => token(kind),
+        Some((kind, sub)) => token(kind) && token(sub),
+        None => false,
+    }
 }
 
 #[cfg(test)]
