@@ -208,6 +208,9 @@ impl Application {
         let resources = Resources::load(db.clone(), docs.clone())
             .await
             .map_err(|e| StartError::Resources(e.to_string()))?;
+        let blob_store = files::BlobStore::open(&files::FilesConfig::default(), &config.data_dir)
+            .map_err(|e| StartError::Resources(format!("file store: {e}")))?;
+        let resources = resources.with_files(blob_store);
         // After `Resources::load`, which gives tables from before the feed their triggers.
         // Dropped (and so stopped) with the rest if a later step fails.
         let feed = feed::Feed::start(db.clone(), config.realtime);

@@ -14,6 +14,8 @@ pub struct Resources {
     pub(crate) db: Db,
     pub(crate) registry: Arc<Registry>,
     pub(crate) docs: Arc<ApiDocument>,
+    /// Where file fields keep their blobs (None: uploads are refused).
+    pub(crate) files: Option<files::BlobStore>,
 }
 
 impl Resources {
@@ -35,7 +37,12 @@ impl Resources {
                 s.updated_at,
             )));
         }
-        let resources = Resources { db, registry, docs };
+        let resources = Resources {
+            db,
+            registry,
+            docs,
+            files: None,
+        };
         resources.ensure_feed_triggers().await?;
         for col in resources.registry.all() {
             resources.publish(&col);
@@ -65,6 +72,16 @@ impl Resources {
             tracing::info!(collections = ?installed, "installed the change feed's triggers");
         }
         Ok(())
+    }
+
+    /// The blob store file fields upload into. Set once, before the service is shared.
+    pub fn with_files(mut self, store: files::BlobStore) -> Resources {
+        self.files = Some(store);
+        self
+    }
+
+    pub(crate) fn files(&self) -> Option<&files::BlobStore> {
+        self.files.as_ref()
     }
 
     pub(crate) fn collection(&self, name: &str) -> Result<Arc<Collection>, ResourceError> {

@@ -141,6 +141,24 @@ pub async fn inputs(
                     input.kind = "textarea";
                 }
             }
+            FieldTypeName::File => {
+                // The form keeps the files the record holds (its value goes back as it
+                // came); they are listed, not edited here.
+                input.kind = "hidden";
+                let names: Vec<String> = match serde_json::from_str::<Value>(&input.value) {
+                    Ok(Value::Array(list)) => list
+                        .iter()
+                        .filter_map(|n| n.as_str().map(str::to_owned))
+                        .collect(),
+                    _ if input.value.is_empty() => Vec::new(),
+                    _ => vec![input.value.clone()],
+                };
+                input.hint = if names.is_empty() {
+                    "No file.".into()
+                } else {
+                    format!("Files: {}", names.join(", "))
+                };
+            }
         }
         out.push(input);
     }
@@ -195,6 +213,9 @@ pub fn body(
                     continue;
                 }
             },
+            FieldTypeName::File if t.starts_with('[') => {
+                serde_json::from_str(t).unwrap_or_else(|_| Value::String(raw.to_owned()))
+            }
             FieldTypeName::Datetime => Value::String(match t.len() {
                 16 => format!("{t}:00Z"),
                 19 => format!("{t}Z"),

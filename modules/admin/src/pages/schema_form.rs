@@ -9,7 +9,7 @@ use resources::schema::{CollectionView, FieldSpec, FieldTypeName, OnDeleteName, 
 use resources::CollectionSpec;
 use serde_json::Value;
 
-pub const TYPES: [(&str, &str); 11] = [
+pub const TYPES: [(&str, &str); 12] = [
     ("text", "Text"),
     ("integer", "Integer"),
     ("number", "Number"),
@@ -21,6 +21,7 @@ pub const TYPES: [(&str, &str); 11] = [
     ("enum", "Choice (enum)"),
     ("json", "JSON"),
     ("relation", "Relation"),
+    ("file", "File"),
 ];
 
 pub const ACTIONS: [&str; 5] = ["list", "view", "create", "update", "delete"];
@@ -45,6 +46,12 @@ pub struct FieldRow {
     pub max_bytes: String,
     pub collection: String,
     pub on_delete: String,
+    /// file: bytes, types (comma-separated), count, sizes (comma-separated), protected.
+    pub max_size: String,
+    pub mime_types: String,
+    pub max_files: String,
+    pub thumbs: String,
+    pub protected: bool,
     /// (option, message): `""` for the field as a whole.
     pub errors: Vec<(String, String)>,
 }
@@ -129,6 +136,11 @@ impl Editor {
                     .and_then(|o| serde_json::to_value(o).ok())
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_default(),
+                max_size: f.max_size.map(|n| n.to_string()).unwrap_or_default(),
+                mime_types: f.mime_types.clone().unwrap_or_default().join(", "),
+                max_files: f.max_files.map(|n| n.to_string()).unwrap_or_default(),
+                thumbs: f.thumbs.clone().unwrap_or_default().join(", "),
+                protected: f.protected.unwrap_or(false),
                 errors: Vec::new(),
             })
             .collect();
@@ -174,6 +186,11 @@ impl Editor {
                     max_bytes: g("max_bytes"),
                     collection: g("collection"),
                     on_delete: g("on_delete"),
+                    max_size: g("max_size"),
+                    mime_types: g("mime_types"),
+                    max_files: g("max_files"),
+                    thumbs: g("thumbs"),
+                    protected: form.checked(&format!("f{i}.protected")),
                     errors: Vec::new(),
                 }
             })
@@ -275,6 +292,22 @@ impl Editor {
                 s => serde_json::from_value::<OnDeleteName>(Value::String(s.into())).ok(),
             };
             let values = list(&row.values);
+            let is_file = ty == FieldTypeName::File;
+            let max_size = match row.max_size.trim() {
+                "" => None,
+                s => match s.parse::<u64>() {
+                    Ok(n) => Some(n),
+                    Err(_) => {
+                        bad("max_size", "must be a whole number of bytes");
+                        None
+                    }
+                },
+            };
+            let max_files = uint(&row.max_files).unwrap_or_else(|()| {
+                bad("max_files", "must be a whole number of 1 or more");
+                None
+            });
+            let (mime_types, thumbs) = (list(&row.mime_types), list(&row.thumbs));
             fields.push(FieldSpec {
                 name: row.name.clone(),
                 type_: ty,
@@ -292,6 +325,11 @@ impl Editor {
                 max_bytes: max_bytes.unwrap_or(None),
                 collection: Some(row.collection.trim().to_owned()).filter(|c| !c.is_empty()),
                 on_delete,
+                max_size: max_size.filter(|_| is_file),
+                mime_types: (is_file && !mime_types.is_empty()).then_some(mime_types),
+                max_files: max_files.filter(|_| is_file),
+                thumbs: (is_file && !thumbs.is_empty()).then_some(thumbs),
+                protected: (is_file && row.protected).then_some(true),
                 renamed_from: (!row.orig.is_empty() && row.orig != row.name)
                     .then(|| row.orig.clone()),
             });
