@@ -39,7 +39,8 @@ impl Default for ThumbLimits {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Thumb {
     pub bytes: Vec<u8>,
-    /// `image/jpeg`, `image/png` or `image/gif`: the source's format, PNG for WebP.
+    /// `image/jpeg`, `image/png` or `image/gif`: the source's format; for WebP, JPEG if
+    /// it is lossy without transparency, PNG otherwise.
     pub mime: &'static str,
     pub width: u32,
     pub height: u32,
@@ -77,8 +78,9 @@ fn make(input: &[u8], spec: ThumbSpec, limits: &ThumbLimits) -> Result<Thumb, Th
         });
     }
     let (width, height) = (plan.width as u32, plan.height as u32);
+    let has_alpha = decoded.image.color().has_alpha();
+    let output = Output::for_source(decoded.format, decoded.lossy_webp, has_alpha);
     let scaled = crate::scale::scale(decoded.image, &plan, width, height);
-    let output = Output::for_source(decoded.format);
     let bytes = encode(&scaled, output, limits)?;
     Ok(Thumb {
         bytes,

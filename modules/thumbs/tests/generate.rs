@@ -139,17 +139,29 @@ fn transparency_survives_in_png_and_webp() {
 }
 
 #[test]
-fn lossy_webp_decodes_with_and_without_alpha() {
+fn opaque_lossy_webp_becomes_jpeg_and_transparent_lossy_webp_png() {
+    for (text, (width, height)) in [
+        ("32x32", (32, 32)),
+        ("32x0", (32, 24)),
+        ("0x12", (16, 12)),
+        ("100x100f", (64, 48)),
+    ] {
+        let thumb = generate(LOSSY_WEBP, spec(text), &ThumbLimits::default()).unwrap();
+        assert_eq!((thumb.width, thumb.height), (width, height), "{text}");
+        assert_eq!(thumb.mime, "image/jpeg", "{text}");
+        let (format, image) = open(&thumb.bytes);
+        assert_eq!(
+            (format, image.dimensions()),
+            (ImageFormat::Jpeg, (width, height))
+        );
+    }
     let thumb = generate(LOSSY_WEBP, spec("32x0"), &ThumbLimits::default()).unwrap();
-    assert_eq!(
-        (thumb.width, thumb.height, thumb.mime),
-        (32, 24, "image/png")
-    );
     let image = open(&thumb.bytes).1.to_rgba8();
     assert!(near(image.get_pixel(3, 12).0, [220, 40, 40, 255], 24));
     assert!(near(image.get_pixel(28, 12).0, [40, 40, 220, 255], 24));
 
     let thumb = generate(LOSSY_ALPHA_WEBP, spec("32x24"), &ThumbLimits::default()).unwrap();
+    assert_eq!(thumb.mime, "image/png");
     let image = open(&thumb.bytes).1.to_rgba8();
     assert_eq!(image.get_pixel(3, 1).0[3], 0);
     assert!(near(image.get_pixel(28, 20).0, [40, 40, 220, 255], 24));
