@@ -123,10 +123,68 @@ where
     let _ = tokio::time::timeout(DRAIN_TIME, read_all).await;
 }
 
+/// A `multipart/form-data` write to a record (`POST /api/v1/{collection}`, `PUT|PATCH
+/// /api/v1/{collection}/{id}`): its files stream to the file store and can be far larger
+/// than `body_limit`, so it is not read here. Its limits are the file fields' (each file
+/// is cut off at `max_size`, form values at 1 MiB, resources/src/api/multipart.rs), and
+/// the read timeout applies to each wait for more bytes instead of to the whole body.
+fn streams_upload(req: &Request) -> bool {
+    let method = req.method();
+    if !(method == poem::http::Method::POST
+        || method == poem::http::Method::PUT
+        || method == poem::http::Method::PATCH)
+    {
+        return false;
+    }
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("multipart/form-data"));
+    let Some(rest) = req.uri().path().strip_prefix("/api/v1/") else {
+        return false;
+    };
+    let segments: Vec<&str> = rest.split('/').collect();
+    let record_path = match segments.as_slice() {
+        [collection] => method == poem::http::Method::POST && !collection.is_empty() && !resources::RESERVED_NAMES.contains(collection),
+        [collection, id] => method != poem::http::Method::POST && !id.is_empty() && !resources::RESERVED_NAMES.contains(collection),
+        _ => false,
+    };
+    multipart && record_path
+}
+
+/// `body`, failing with 408 when no bytes come for `idle`.
+fn idle_timeout(body: Body, idle: Duration) -> Body {
+    let stream = body.into_bytes_stream();
+    let timed = futures_util::stream::unfold(Some(stream), move |stream| async move {
+        let mut stream = stream?;
+        match tokio::time::timeout(idle, stream.next()).await {
+            Ok(Some(item)) => Some((item, Some(stream))),
+            Ok(None) => None,
+            Err(_) => Some((
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no body bytes arrived within {} s", idle.as_secs_f32()),
+                )),
+                None,
+            )),
+        }
+    });
+    Body::from_bytes_stream(Box::pin(timed))
+}
+
 impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
     type Output = E::Output;
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        if streams_upload(&req) {
+            if let Some(idle) = self.read_timeout {
+                let body = req.take_body();
+                req.set_body(idle_timeout(body, idle));
+            }
+            return self.inner.call(req).await;
+        }
         let declared = req
             .headers()
             .get(header::CONTENT_LENGTH)

@@ -99,18 +99,21 @@ pub fn feed_triggers(def: &CollectionDef) -> Vec<String> {
 /// (Re)creates the feed triggers of `def`'s table: after the table is created, and after
 /// every migration (a rebuild dropped them with the old table; a column list change
 /// changes their snapshot). Runs in the schema change's transaction.
+/// The file fields' deletion triggers (`ddl_files.rs`) go with them.
 pub fn install_feed_triggers(conn: &Connection, def: &CollectionDef) -> Result<(), ResourceError> {
     for sql in feed::drop_triggers_sql(&def.table())
         .iter()
+        .chain(&crate::ddl_files::drop_file_triggers_sql(&def.table()))
         .chain(&feed_triggers(def))
+        .chain(&crate::ddl_files::file_triggers(def))
     {
         exec_schema(conn, sql)?;
     }
     Ok(())
 }
 
-/// Whether the feed triggers `def`'s table has are exactly the ones it should have (a
-/// database from before the feed has none).
+/// Whether the feed (and file) triggers `def`'s table has are exactly the ones it should
+/// have (a database from before the feed has none).
 pub fn has_current_feed_triggers(
     conn: &Connection,
     def: &CollectionDef,
@@ -118,14 +121,19 @@ pub fn has_current_feed_triggers(
     let table = def.table();
     let mut stored: Vec<String> = conn
         .prepare_cached(
-            "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1 AND name IN (?2, ?3, ?4)",
+            "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1 AND name IN (?2, ?3, ?4, ?5, ?6)",
         )?
         .query_map(
-            rusqlite::params_from_iter(std::iter::once(table.clone()).chain(feed::trigger_names(&table))),
+            rusqlite::params_from_iter(
+                std::iter::once(table.clone())
+                    .chain(feed::trigger_names(&table))
+                    .chain(crate::ddl_files::file_trigger_names(&table)),
+            ),
             |r| r.get(0),
         )?
         .collect::<Result<_, _>>()?;
     let mut wanted = feed_triggers(def);
+    wanted.extend(crate::ddl_files::file_triggers(def));
     stored.sort();
     wanted.sort();
     Ok(stored == wanted)

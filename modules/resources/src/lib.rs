@@ -9,6 +9,7 @@
 mod api;
 mod collections;
 mod ddl;
+mod ddl_files;
 mod error;
 pub mod fields;
 pub mod filter;
@@ -27,7 +28,7 @@ pub use collections::service::Change;
 pub use error::ResourceError;
 pub use records::files::FileRef;
 pub use records::list::{ListParams, ListResult};
-pub use records::service::{Created, Idempotency, IfMatch};
+pub use records::service::{Created, FileWrite, Idempotency, IfMatch};
 pub use repo::records::{Record, RecordRow};
 pub use schema::{CollectionSpec, CollectionView, RESERVED_NAMES};
 pub use service::Resources;

@@ -4,6 +4,7 @@
 mod collections;
 mod headers;
 mod list_gate;
+mod multipart;
 mod records;
 
 pub use collections::CollectionsApi;

@@ -3,10 +3,11 @@
 //! per-collection OpenAPI fragments document it.
 
 use super::headers;
+use super::multipart;
 use super::list_gate::{ListCaller, ListGate};
 use crate::error::ResourceError;
 use crate::records::list::ListParams;
-use crate::records::service::{Created, Idempotency};
+use crate::records::service::{Created, Idempotency, IfMatch};
 use crate::repo::idempotency::StoredResponse;
 use crate::repo::records::{Record, RecordRow};
 use crate::service::Resources;
@@ -138,6 +139,10 @@ impl Endpoint for RecordsEndpoint {
                             .header(header::ETAG, headers::etag(version))
                             .body(json))
                     }
+                    Method::PUT | Method::PATCH if multipart::is_multipart(&req) => {
+                        self.update_with_files(&mut req, caller, collection, id, if_match)
+                            .await
+                    }
                     Method::PUT => {
                         let body = object_body(&mut req, false).await?;
                         let record = r
@@ -169,6 +174,39 @@ impl Endpoint for RecordsEndpoint {
 }
 
 impl RecordsEndpoint {
+    /// PUT or PATCH with `multipart/form-data`: the files are stored first (after the
+    /// update rule admits the caller), then the write commits their names or they go.
+    async fn update_with_files(
+        &self,
+        req: &mut Request,
+        caller: Option<&Principal>,
+        collection: &str,
+        id: &str,
+        if_match: Option<IfMatch>,
+    ) -> Result<Response> {
+        let col = self.resources.collection(collection).map_err(problem)?;
+        crate::rules::authorize(&col.def.rules, crate::rules::Action::Update, caller)
+            .map_err(|p| problem(ResourceError::Denied(p)))?;
+        let patch = *req.method() == Method::PATCH;
+        let parsed = multipart::parse(req, &self.resources, &col, id).await?;
+        let r = &self.resources;
+        let files = parsed.files.clone();
+        let written = if patch {
+            r.patch_record_with(caller, collection, id, parsed.body.clone(), if_match, files)
+                .await
+        } else {
+            r.replace_record_with(caller, collection, id, &parsed.body, if_match, files)
+                .await
+        };
+        match written {
+            Ok(record) => Ok(self.written(caller, collection, &record)),
+            Err(e) => {
+                parsed.discard(&self.resources);
+                Err(problem(e))
+            }
+        }
+    }
+
     /// The answer to an update: the record with its ETag for a caller who may view it,
     /// else 204 and nothing, so an `update` rule never grants reading.
     fn written(&self, caller: Option<&Principal>, collection: &str, record: &Record) -> Response {
@@ -258,10 +296,19 @@ impl RecordsEndpoint {
             .map_err(problem)?;
         query_params(req, &[])?;
         let key = headers::idempotency_key(req.headers())?;
-        let body = object_body(req, false).await?;
+        let (body, upload) = if multipart::is_multipart(req) {
+            let col = self.resources.collection(collection).map_err(problem)?;
+            let parsed = multipart::parse(req, &self.resources, &col, &kernel::ids::new_id()).await?;
+            (parsed.body.clone(), Some(parsed))
+        } else {
+            (object_body(req, false).await?, None)
+        };
         let idem = key.map(|key| Idempotency {
             key,
-            request_hash: Sha256::digest(canonical_json(&Value::Object(body.clone()))).to_vec(),
+            request_hash: match &upload {
+                Some(parsed) => parsed.digest.clone(),
+                None => Sha256::digest(canonical_json(&Value::Object(body.clone()))).to_vec(),
+            },
             client_ip: kernel::caller::client_ip(req),
         });
         let base = req.original_uri().path().trim_end_matches('/').to_owned();
@@ -280,11 +327,19 @@ impl RecordsEndpoint {
                 Vec::new()
             },
         };
+        let files = upload.as_ref().map(|p| p.files.clone()).unwrap_or_default();
         let created = self
             .resources
-            .create_record(caller, collection, &body, idem, render.clone())
-            .await
-            .map_err(problem)?;
+            .create_record_with(caller, collection, &body, idem, render.clone(), files)
+            .await;
+        if let Some(upload) = &upload {
+            // Not written, or an earlier request's answer replayed: these blobs are
+            // nobody's.
+            if !matches!(created, Ok(Created::New(_))) {
+                upload.discard(&self.resources);
+            }
+        }
+        let created = created.map_err(problem)?;
         let (stored, replayed) = match created {
             Created::New(record) => (render(&record), false),
             Created::Replayed(stored) => (stored, true),

@@ -78,6 +78,9 @@ impl FileOptions {
     /// A name, or with `max_files` > 1 a list of distinct names.
     pub fn to_sql(&self, value: &Value) -> Result<Sql, Invalid> {
         if !self.multiple() {
+            if value.as_array().is_some_and(|list| list.len() > 1) {
+                return Err(invalid(FieldCode::TooManyFiles, "holds one file"));
+            }
             let name = value.as_str().ok_or_else(|| {
                 invalid(
                     FieldCode::WrongType,

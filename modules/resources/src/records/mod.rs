@@ -2,6 +2,7 @@
 
 pub mod body;
 pub mod cursor;
+pub mod file_names;
 pub mod files;
 pub mod list;
 pub mod service;

@@ -2,6 +2,7 @@
 //! definition, access restriction and `If-Match` are checked atomically with the write.
 
 use super::body::{self, Mode};
+use super::file_names::{self, FileEdits, Uploaded};
 use crate::error::ResourceError;
 use crate::fields::FieldType;
 use crate::registry::Collection;
@@ -45,6 +46,16 @@ fn idempotency_scope(
         (None, Some(ip)) => format!("ip:{}:{col}", kernel::caller::client_network(ip)),
         (None, None) => format!("ip:unknown:{col}"),
     }
+}
+
+/// What a multipart request adds to a write: the new record's id (its files were
+/// stored under it before the write), the names it uploaded, and its edits of file
+/// fields. Empty for a JSON request.
+#[derive(Clone, Debug, Default)]
+pub struct FileWrite {
+    pub id: Option<String>,
+    pub uploaded: Uploaded,
+    pub edits: FileEdits,
 }
 
 pub enum Created {
@@ -184,9 +195,27 @@ impl Resources {
         idem: Option<Idempotency>,
         render: impl FnOnce(&RecordRow) -> StoredResponse + Send + 'static,
     ) -> Result<Created, ResourceError> {
+        self.create_record_with(caller, collection, body, idem, render, FileWrite::default())
+            .await
+    }
+
+    /// `create_record` with the files a multipart request stored.
+    pub async fn create_record_with(
+        &self,
+        caller: Option<&Principal>,
+        collection: &str,
+        body: &Map<String, Value>,
+        idem: Option<Idempotency>,
+        render: impl FnOnce(&RecordRow) -> StoredResponse + Send + 'static,
+        files: FileWrite,
+    ) -> Result<Created, ResourceError> {
         let col = self.collection(collection)?;
         authorize(&col.def.rules, Action::Create, caller).map_err(deny)?;
-        let values = body::validate(&col, body, Mode::Create).map_err(ResourceError::Invalid)?;
+        let mut body = body.clone();
+        file_names::apply_edits(&col, &mut body, &files.edits);
+        let values = body::validate(&col, &body, Mode::Create).map_err(ResourceError::Invalid)?;
+        let id = files.id.unwrap_or_else(ids::new_id);
+        let uploaded = files.uploaded;
         let owner = caller.map(|p| p.user_id.clone());
         let scope = idempotency_scope(
             owner.as_deref(),
@@ -210,8 +239,8 @@ impl Resources {
                 }
             }
             relations::check(conn, &col, &relation_access, &values, None)?;
-            let record =
-                records::insert(conn, &col, &ids::new_id(), owner.as_deref(), &now, &values)?;
+            file_names::check(&col, None, &values, &uploaded)?;
+            let record = records::insert(conn, &col, &id, owner.as_deref(), &now, &values)?;
             if let Some(idem) = &idem {
                 let expires =
                     clock::from_now(std::time::Duration::from_secs(idempotency::TTL_SECS));
@@ -243,13 +272,35 @@ impl Resources {
         body: &Map<String, Value>,
         if_match: Option<IfMatch>,
     ) -> Result<Record, ResourceError> {
+        self.replace_record_with(caller, collection, id, body, if_match, FileWrite::default())
+            .await
+    }
+
+    /// `replace_record` with the files a multipart request stored.
+    pub async fn replace_record_with(
+        &self,
+        caller: Option<&Principal>,
+        collection: &str,
+        id: &str,
+        body: &Map<String, Value>,
+        if_match: Option<IfMatch>,
+        files: FileWrite,
+    ) -> Result<Record, ResourceError> {
         let col = self.collection(collection)?;
         let access = authorize(&col.def.rules, Action::Update, caller).map_err(deny)?;
-        let values = body::validate(&col, body, Mode::Replace).map_err(ResourceError::Invalid)?;
+        let mut body = body.clone();
+        file_names::apply_edits(&col, &mut body, &files.edits);
+        let values = body::validate(&col, &body, Mode::Replace).map_err(ResourceError::Invalid)?;
         let relation_access = self.relation_access(&col, caller);
-        self.update(col, access, relation_access, id, if_match, move |_, _| {
-            Ok(values)
-        })
+        self.update(
+            col,
+            access,
+            relation_access,
+            id,
+            if_match,
+            files.uploaded,
+            move |_, _| Ok(values),
+        )
         .await
     }
 
@@ -262,6 +313,21 @@ impl Resources {
         patch: Map<String, Value>,
         if_match: Option<IfMatch>,
     ) -> Result<Record, ResourceError> {
+        self.patch_record_with(caller, collection, id, patch, if_match, FileWrite::default())
+            .await
+    }
+
+    /// `patch_record` with the files a multipart request stored: its edits apply to the
+    /// record after the patch (`F+` appends to what it holds).
+    pub async fn patch_record_with(
+        &self,
+        caller: Option<&Principal>,
+        collection: &str,
+        id: &str,
+        patch: Map<String, Value>,
+        if_match: Option<IfMatch>,
+        files: FileWrite,
+    ) -> Result<Record, ResourceError> {
         let col = self.collection(collection)?;
         let access = authorize(&col.def.rules, Action::Update, caller).map_err(deny)?;
         let mut errors = Vec::new();
@@ -270,16 +336,19 @@ impl Resources {
             return Err(ResourceError::Invalid(errors));
         }
         let relation_access = self.relation_access(&col, caller);
+        let edits = files.edits;
         self.update(
             col,
             access,
             relation_access,
             id,
             if_match,
+            files.uploaded,
             move |col, current| {
                 let mut merged = Value::Object(body::user_fields(col, &current.json));
                 body::merge_patch(&mut merged, &Value::Object(patch));
-                let merged = merged.as_object().cloned().unwrap_or_default();
+                let mut merged = merged.as_object().cloned().unwrap_or_default();
+                file_names::apply_edits(col, &mut merged, &edits);
                 body::validate(col, &merged, Mode::Replace).map_err(ResourceError::Invalid)
             },
         )
@@ -296,6 +365,7 @@ impl Resources {
         relation_access: RelationAccess,
         id: &str,
         if_match: Option<IfMatch>,
+        uploaded: Uploaded,
         values: impl FnOnce(&Collection, &Record) -> Result<body::Values, ResourceError>
             + Send
             + 'static,
@@ -315,6 +385,7 @@ impl Resources {
                     return Ok(current);
                 }
                 relations::check(conn, &col, &relation_access, &values, Some(&current.json))?;
+                file_names::check(&col, Some(&current), &values, &uploaded)?;
                 records::update(conn, &col, &id, &access, expected, &clock::now(), &values)
             })
             .await
