@@ -58,7 +58,7 @@ const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 /// changes commit. A key already queued stays queued once. The worker of a
 /// `DeletionQueue` on this database deletes them after the commit.
 ///
-/// ```ignore
+/// ```text
 /// db.write(move |conn| {
 ///     conn.execute("UPDATE rec_posts SET cover = ?1 WHERE id = ?2", params![new, id])?;
 ///     files::enqueue_deletions(conn, &[old_key])?;

@@ -6,6 +6,9 @@
 //! after a crash a blob is either whole under its key or not there at all, and the
 //! temporary file is removed at the next open.
 
+mod walk;
+mod write;
+
 use crate::error::StoreError;
 use crate::ingest::{Body, Ingest};
 use crate::key::BlobKey;
@@ -14,14 +17,16 @@ use bytes::{Bytes, BytesMut};
 use futures_util::stream::{self, BoxStream};
 use futures_util::StreamExt;
 use std::fs;
-use std::io::{self, Write as _};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::PathBuf;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::mpsc;
+use walk::walk;
+use write::WriteJob;
 
 /// The temporary directory under the root; no key can name it (segments never start
 /// with `.`).
-const TMP_DIR: &str = ".tmp";
+pub(super) const TMP_DIR: &str = ".tmp";
 
 /// Chunks queued for the writer thread: bounds memory to this many chunks per upload.
 const WRITE_QUEUE_CHUNKS: usize = 8;
@@ -34,14 +39,14 @@ const LIST_QUEUE: usize = 256;
 
 /// A rename can find its directory just removed by a `delete` that emptied it: the
 /// directories are made again this many times before giving up.
-const RENAME_ATTEMPTS: usize = 5;
+pub(super) const RENAME_ATTEMPTS: usize = 5;
 
 pub(crate) struct LocalStore {
     root: PathBuf,
     tmp: PathBuf,
 }
 
-enum WriteMsg {
+pub(super) enum WriteMsg {
     Chunk(Bytes),
     Commit,
 }
@@ -243,169 +248,10 @@ impl LocalStore {
     }
 }
 
-/// One upload on the blocking pool: the temporary file and where it goes.
-struct WriteJob {
-    root: PathBuf,
-    tmp: PathBuf,
-    key: BlobKey,
-}
-
-impl WriteJob {
-    /// `Ok(true)` once the blob is in place and durable; `Ok(false)` when the channel
-    /// closed without a Commit (the upload failed or was dropped). Anything but
-    /// `Ok(true)` leaves no temporary file.
-    fn run(self, rx: mpsc::Receiver<WriteMsg>) -> io::Result<bool> {
-        let result = self.write(rx);
-        if !matches!(result, Ok(true)) {
-            if let Err(err) = fs::remove_file(&self.tmp) {
-                if err.kind() != io::ErrorKind::NotFound {
-                    tracing::warn!(path = %self.tmp.display(), error = %err, "could not remove a temporary upload file");
-                }
-            }
-        }
-        result
-    }
-
-    fn write(&self, mut rx: mpsc::Receiver<WriteMsg>) -> io::Result<bool> {
-        let mut file = create_private(&self.tmp)?;
-        loop {
-            match rx.blocking_recv() {
-                Some(WriteMsg::Chunk(chunk)) => file.write_all(&chunk)?,
-                Some(WriteMsg::Commit) => break,
-                None => return Ok(false),
-            }
-        }
-        file.sync_all()?;
-        drop(file);
-        self.move_into_place()?;
-        Ok(true)
-    }
-
-    fn move_into_place(&self) -> io::Result<()> {
-        let segments: Vec<&str> = self.key.segments().collect();
-        let (name, dirs) = segments.split_last().expect("a key has a segment");
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let dir = make_dirs(&self.root, dirs)?;
-            match fs::rename(&self.tmp, dir.join(name)) {
-                Ok(()) => return sync_dir(&dir),
-                Err(err) if err.kind() == io::ErrorKind::NotFound && attempt < RENAME_ATTEMPTS => {}
-                Err(err) => return Err(err),
-            }
-        }
-    }
-}
-
-/// Creates the missing directories of `dirs` under `root`, fsyncing each parent that
-/// gained one, and returns the last.
-fn make_dirs(root: &Path, dirs: &[&str]) -> io::Result<PathBuf> {
-    let mut path = root.to_path_buf();
-    for dir in dirs {
-        let parent = path.clone();
-        path.push(dir);
-        match private_dir_once(&path) {
-            Ok(()) => sync_dir(&parent)?,
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(err) => return Err(err),
-        }
-    }
-    Ok(path)
-}
-
-fn private_dir_once(path: &Path) -> io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(storage::private_files::DIR_MODE);
-    }
-    builder.create(path)
-}
-
-fn create_private(path: &Path) -> io::Result<fs::File> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(storage::private_files::FILE_MODE);
-    }
-    options.open(path)
-}
-
-/// Makes a directory's entries (a rename, a new subdirectory) durable.
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    fs::File::open(dir)?.sync_all()
-}
-
 /// NotFound, or NotADirectory: a key whose parent is a file names nothing.
-fn is_missing(err: &io::Error) -> bool {
+pub(super) fn is_missing(err: &io::Error) -> bool {
     matches!(
         err.kind(),
         io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
     )
-}
-
-/// Sends every regular file under `start` (skipping the root's `.tmp/` and anything
-/// whose path is not a valid key) until the receiver goes away.
-fn walk(
-    root: &Path,
-    start: &Path,
-    tx: &mpsc::Sender<Result<BlobMeta, StoreError>>,
-) -> io::Result<()> {
-    let mut pending = vec![start.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(err) if is_missing(&err) => continue,
-            Err(err) => return Err(err),
-        };
-        for entry in entries {
-            let entry = entry?;
-            let path = entry.path();
-            let kind = entry.file_type()?;
-            if kind.is_dir() {
-                if path != root.join(TMP_DIR) {
-                    pending.push(path);
-                }
-                continue;
-            }
-            if !kind.is_file() {
-                continue; // symlinks and the like were not made by this store
-            }
-            let Some(key) = key_of(root, &path) else {
-                continue;
-            };
-            let meta = match entry.metadata() {
-                Ok(meta) => meta,
-                Err(err) if is_missing(&err) => continue, // deleted meanwhile
-                Err(err) => return Err(err),
-            };
-            let blob = BlobMeta {
-                key,
-                size: meta.len(),
-                last_modified: meta.modified()?,
-            };
-            if tx.blocking_send(Ok(blob)).is_err() {
-                return Ok(());
-            }
-        }
-    }
-    Ok(())
-}
-
-fn key_of(root: &Path, path: &Path) -> Option<BlobKey> {
-    let relative = path.strip_prefix(root).ok()?;
-    let mut key = String::new();
-    for part in relative.components() {
-        let std::path::Component::Normal(part) = part else {
-            return None;
-        };
-        if !key.is_empty() {
-            key.push('/');
-        }
-        key.push_str(part.to_str()?);
-    }
-    BlobKey::parse(&key).ok()
 }
