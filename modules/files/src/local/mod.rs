@@ -1,10 +1,10 @@
 //! The local backend: one file per blob under the root (`<data_dir>/files/`), its path
 //! the key's segments (already checked by `BlobKey`, so none can leave the root).
 //!
-//! A put streams to `.tmp/<uuid>` on a blocking thread, fsyncs it, renames it into
-//! place and fsyncs the directory (and any directory it had to create, in its parent):
-//! after a crash a blob is either whole under its key or not there at all, and the
-//! temporary file is removed at the next open.
+//! A put streams to `.tmp/<uuid>`, fsyncs it, renames it into place and fsyncs the
+//! directory (and any directory it had to create, in its parent): after a crash a blob
+//! is either whole under its key or not there at all, and the temporary file is
+//! removed at the next open.
 
 mod walk;
 mod write;
@@ -13,23 +13,20 @@ use crate::error::StoreError;
 use crate::ingest::{Body, Ingest};
 use crate::key::BlobKey;
 use crate::store::{BlobMeta, ByteRange, Fetched};
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use futures_util::stream::{self, BoxStream};
 use futures_util::StreamExt;
 use std::fs;
 use std::io;
 use std::path::PathBuf;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use walk::walk;
-use write::WriteJob;
+use write::{move_into_place, TempFile};
 
 /// The temporary directory under the root; no key can name it (segments never start
 /// with `.`).
 pub(super) const TMP_DIR: &str = ".tmp";
-
-/// Chunks queued for the writer thread: bounds memory to this many chunks per upload.
-const WRITE_QUEUE_CHUNKS: usize = 8;
 
 /// Bytes per chunk of a `get` stream.
 const READ_CHUNK_BYTES: usize = 256 * 1024;
@@ -37,18 +34,9 @@ const READ_CHUNK_BYTES: usize = 256 * 1024;
 /// Blobs queued by `list` before the walk waits for the reader.
 const LIST_QUEUE: usize = 256;
 
-/// A rename can find its directory just removed by a `delete` that emptied it: the
-/// directories are made again this many times before giving up.
-pub(super) const RENAME_ATTEMPTS: usize = 5;
-
 pub(crate) struct LocalStore {
     root: PathBuf,
     tmp: PathBuf,
-}
-
-pub(super) enum WriteMsg {
-    Chunk(Bytes),
-    Commit,
 }
 
 impl LocalStore {
@@ -83,38 +71,25 @@ impl LocalStore {
         body: &mut Body<'_>,
         ingest: &mut Ingest<'_>,
     ) -> Result<(), StoreError> {
-        let (tx, rx) = mpsc::channel(WRITE_QUEUE_CHUNKS);
-        let job = WriteJob {
-            root: self.root.clone(),
-            tmp: self.tmp.join(uuid::Uuid::now_v7().to_string()),
-            key: key.clone(),
-        };
-        // The writer owns the temporary file: if this future is dropped, the channel
-        // closes without a Commit and the writer removes the file by itself.
-        let writer = tokio::task::spawn_blocking(move || job.run(rx));
-        let streamed: Result<(), StoreError> = async {
-            while let Some(chunk) = ingest.next(body).await? {
-                if tx.send(WriteMsg::Chunk(chunk)).await.is_err() {
-                    // The writer stopped on an error; it is reported below.
-                    return Ok(());
-                }
-            }
-            let _ = tx.send(WriteMsg::Commit).await;
-            Ok(())
+        // The guard removes the temporary file on every way out but success, a
+        // dropped future included, before `put` returns.
+        let (temp, mut file) =
+            TempFile::create(self.tmp.join(uuid::Uuid::now_v7().to_string())).await?;
+        // tokio's file writes each chunk with a short blocking call: a slow client
+        // holds no thread of the blocking pool while its next chunk is on the way.
+        while let Some(chunk) = ingest.next(body).await? {
+            file.write_all(&chunk).await?;
         }
-        .await;
-        drop(tx);
-        let written = writer
+        // Flushes the write still in flight, then fsyncs.
+        file.sync_all().await?;
+        drop(file);
+        let (root, key) = (self.root.clone(), key.clone());
+        let path = temp.path().to_path_buf();
+        tokio::task::spawn_blocking(move || move_into_place(&root, &path, &key))
             .await
-            .map_err(|err| StoreError::Io(io::Error::other(err.to_string())))?;
-        streamed?;
-        match written {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(StoreError::Io(io::Error::other(
-                "the upload ended before it was committed",
-            ))),
-            Err(err) => Err(err.into()),
-        }
+            .map_err(|err| StoreError::Io(io::Error::other(err.to_string())))??;
+        temp.keep();
+        Ok(())
     }
 
     pub(crate) async fn get(

@@ -1,63 +1,71 @@
-//! One local upload, on the blocking pool: the temporary file, written as chunks
-//! arrive, then fsynced, renamed into place and made durable in its directory.
+//! The two halves of a local upload around the streaming: the temporary file (removed
+//! unless the upload succeeds) and the durable move into place.
 
-use super::{WriteMsg, RENAME_ATTEMPTS};
 use crate::key::BlobKey;
 use std::fs;
-use std::io::{self, Write as _};
+use std::io;
 use std::path::{Path, PathBuf};
-use tokio::sync::mpsc;
 
-/// One upload on the blocking pool: the temporary file and where it goes.
-pub(super) struct WriteJob {
-    pub(super) root: PathBuf,
-    pub(super) tmp: PathBuf,
-    pub(super) key: BlobKey,
+/// A rename can find its directory just removed by a `delete` that emptied it: the
+/// directories are made again this many times before giving up.
+const RENAME_ATTEMPTS: usize = 5;
+
+/// A temporary upload file, removed when dropped unless `keep` was called (after it
+/// was renamed into place).
+pub(super) struct TempFile {
+    path: PathBuf,
+    keep: bool,
 }
 
-impl WriteJob {
-    /// `Ok(true)` once the blob is in place and durable; `Ok(false)` when the channel
-    /// closed without a Commit (the upload failed or was dropped). Anything but
-    /// `Ok(true)` leaves no temporary file.
-    pub(super) fn run(self, rx: mpsc::Receiver<WriteMsg>) -> io::Result<bool> {
-        let result = self.write(rx);
-        if !matches!(result, Ok(true)) {
-            if let Err(err) = fs::remove_file(&self.tmp) {
-                if err.kind() != io::ErrorKind::NotFound {
-                    tracing::warn!(path = %self.tmp.display(), error = %err, "could not remove a temporary upload file");
-                }
-            }
-        }
-        result
+impl TempFile {
+    /// Creates the file, new and private (0600), and opens it for writing.
+    pub(super) async fn create(path: PathBuf) -> io::Result<(TempFile, tokio::fs::File)> {
+        let mut options = tokio::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        options.mode(storage::private_files::FILE_MODE);
+        let file = options.open(&path).await?;
+        Ok((TempFile { path, keep: false }, file))
     }
 
-    fn write(&self, mut rx: mpsc::Receiver<WriteMsg>) -> io::Result<bool> {
-        let mut file = create_private(&self.tmp)?;
-        loop {
-            match rx.blocking_recv() {
-                Some(WriteMsg::Chunk(chunk)) => file.write_all(&chunk)?,
-                Some(WriteMsg::Commit) => break,
-                None => return Ok(false),
-            }
-        }
-        file.sync_all()?;
-        drop(file);
-        self.move_into_place()?;
-        Ok(true)
+    pub(super) fn path(&self) -> &Path {
+        &self.path
     }
 
-    fn move_into_place(&self) -> io::Result<()> {
-        let segments: Vec<&str> = self.key.segments().collect();
-        let (name, dirs) = segments.split_last().expect("a key has a segment");
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let dir = make_dirs(&self.root, dirs)?;
-            match fs::rename(&self.tmp, dir.join(name)) {
-                Ok(()) => return sync_dir(&dir),
-                Err(err) if err.kind() == io::ErrorKind::NotFound && attempt < RENAME_ATTEMPTS => {}
-                Err(err) => return Err(err),
+    pub(super) fn keep(mut self) {
+        self.keep = true;
+    }
+}
+
+impl Drop for TempFile {
+    /// One unlink, done here rather than spawned so that a failed `put` has removed
+    /// its file by the time it returns. A write still in flight on the blocking pool
+    /// lands in the unlinked inode, which is freed when it closes.
+    fn drop(&mut self) {
+        if self.keep {
+            return;
+        }
+        if let Err(err) = fs::remove_file(&self.path) {
+            if err.kind() != io::ErrorKind::NotFound {
+                tracing::warn!(path = %self.path.display(), error = %err, "could not remove a temporary upload file");
             }
+        }
+    }
+}
+
+/// Renames the (fsynced) temporary file to the key's path, creating missing
+/// directories, and fsyncs the directory that gained the entry. Blocking.
+pub(super) fn move_into_place(root: &Path, tmp: &Path, key: &BlobKey) -> io::Result<()> {
+    let segments: Vec<&str> = key.segments().collect();
+    let (name, dirs) = segments.split_last().expect("a key has a segment");
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let dir = make_dirs(root, dirs)?;
+        match fs::rename(tmp, dir.join(name)) {
+            Ok(()) => return sync_dir(&dir),
+            Err(err) if err.kind() == io::ErrorKind::NotFound && attempt < RENAME_ATTEMPTS => {}
+            Err(err) => return Err(err),
         }
     }
 }
@@ -86,17 +94,6 @@ fn private_dir_once(path: &Path) -> io::Result<()> {
         builder.mode(storage::private_files::DIR_MODE);
     }
     builder.create(path)
-}
-
-fn create_private(path: &Path) -> io::Result<fs::File> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(storage::private_files::FILE_MODE);
-    }
-    options.open(path)
 }
 
 /// Makes a directory's entries (a rename, a new subdirectory) durable.
