@@ -45,6 +45,9 @@ if [ ! -x .venv/contract/bin/pip ] && ! venv_works; then
   $sudo apt-get install -y -qq python3 python3-venv
 fi
 
+step "files: the S3 backend against a real S3 API (moto_server on loopback; ops/files)"
+ops/files/s3_test.sh
+
 step "OpenAPI contract test (schemathesis: every check, every phase)"
 ops/contract/run.sh
 

@@ -58,7 +58,7 @@ const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 /// changes commit. A key already queued stays queued once. The worker of a
 /// `DeletionQueue` on this database deletes them after the commit.
 ///
-/// ```ignore
+/// ```text
 /// db.write(move |conn| {
 ///     conn.execute("UPDATE rec_posts SET cover = ?1 WHERE id = ?2", params![new, id])?;
 ///     files::enqueue_deletions(conn, &[old_key])?;
@@ -171,11 +171,13 @@ impl Worker {
         // the next commit's wake, which follows it, runs a round too.
         let mut once_more = false;
         let mut due = true;
+        // Kept across wakes that run no round (a commit that queued nothing must not
+        // push a retry back by a whole `poll_every`).
+        let mut deadline = tokio::time::Instant::now();
         loop {
             if *stopped.borrow_and_update() {
                 return;
             }
-            let mut wait = self.config.poll_every;
             if due {
                 match run_due(&self.db, &self.store, &self.config).await {
                     Ok(DeletionRound {
@@ -189,13 +191,15 @@ impl Worker {
                         tracing::warn!(error = %err, "could not run the file deletion queue")
                     }
                 }
+                let mut wait = self.config.poll_every;
                 if let Ok(Some(next)) = self.next_due_in().await {
                     wait = wait.min(next);
                 }
+                deadline = tokio::time::Instant::now() + wait;
             }
             due = false;
             tokio::select! {
-                _ = tokio::time::sleep(wait) => due = true,
+                _ = tokio::time::sleep_until(deadline) => due = true,
                 changed = commits.changed() => {
                     if changed.is_err() {
                         return; // the database is gone
@@ -322,11 +326,11 @@ fn record(
     config: &DeletionConfig,
 ) -> rusqlite::Result<()> {
     let mut remove = conn.prepare_cached("DELETE FROM file_deletions WHERE key = ?1")?;
-    let mut retry = conn.prepare_cached(&format!(
+    let mut retry = conn.prepare_cached(
         "UPDATE file_deletions SET attempts = attempts + 1, last_error = ?2,
              next_attempt_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?3)
-         WHERE key = ?1"
-    ))?;
+         WHERE key = ?1",
+    )?;
     for outcome in outcomes {
         match &outcome.error {
             None => {

@@ -248,7 +248,7 @@ impl S3Store {
         };
         self.store
             .list(prefix.as_ref())
-            .map_err(|err| classify_listing(err))
+            .map_err(classify_listing)
             .try_filter_map(|meta| async move { Ok(blob_meta(meta)) })
             .boxed()
     }

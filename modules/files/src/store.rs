@@ -160,7 +160,7 @@ impl BlobStore {
 
     /// Streams `body` into the blob `key`, replacing any blob there, and returns its
     /// size, SHA-256 and sniffed type. Memory stays bounded whatever the size (local:
-    /// a few chunks in flight; S3: at most three 5 MiB parts).
+    /// one chunk and its write in flight; S3: at most three 5 MiB parts).
     ///
     /// The blob is visible under `key` only once complete and durable (local: fsynced
     /// temporary file renamed into place, directory fsynced; S3: a single PUT, or a
