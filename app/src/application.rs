@@ -53,6 +53,9 @@ pub struct Application {
     /// Realtime streams: ended first when the server shuts down, since they would
     /// otherwise hold the drain for its whole timeout.
     realtime: realtime::Realtime,
+    /// Removes the blobs that committed writes stopped referencing (stopped before the
+    /// database closes).
+    file_deletions: files::DeletionQueue,
     config: Config,
     /// Held while the application lives: one server per data directory.
     _lock: DataDirLock,
@@ -210,6 +213,8 @@ impl Application {
             .map_err(|e| StartError::Resources(e.to_string()))?;
         let blob_store = files::BlobStore::open(&files::FilesConfig::default(), &config.data_dir)
             .map_err(|e| StartError::Resources(format!("file store: {e}")))?;
+        let file_deletions =
+            files::DeletionQueue::start(db.clone(), blob_store.clone(), Default::default());
         let resources = resources.with_files(blob_store);
         // After `Resources::load`, which gives tables from before the feed their triggers.
         // Dropped (and so stopped) with the rest if a later step fails.
@@ -286,6 +291,7 @@ impl Application {
             resources,
             feed,
             realtime,
+            file_deletions,
             config,
             _lock: lock,
         })
@@ -369,6 +375,7 @@ impl Application {
             let _ = metrics.await;
         }
         self.feed.stop();
+        self.file_deletions.stop();
         self.db.close().await?;
         tracing::info!("stopped cleanly");
         Ok(())

@@ -147,8 +147,16 @@ fn streams_upload(req: &Request) -> bool {
     };
     let segments: Vec<&str> = rest.split('/').collect();
     let record_path = match segments.as_slice() {
-        [collection] => method == poem::http::Method::POST && !collection.is_empty() && !resources::RESERVED_NAMES.contains(collection),
-        [collection, id] => method != poem::http::Method::POST && !id.is_empty() && !resources::RESERVED_NAMES.contains(collection),
+        [collection] => {
+            method == poem::http::Method::POST
+                && !collection.is_empty()
+                && !resources::RESERVED_NAMES.contains(collection)
+        }
+        [collection, id] => {
+            method != poem::http::Method::POST
+                && !id.is_empty()
+                && !resources::RESERVED_NAMES.contains(collection)
+        }
         _ => false,
     };
     multipart && record_path

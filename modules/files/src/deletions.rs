@@ -80,6 +80,14 @@ pub fn enqueue_deletions(conn: &Connection, keys: &[BlobKey]) -> rusqlite::Resul
     Ok(())
 }
 
+/// Tells the worker that the caller's write job may have queued keys some other way
+/// than `enqueue_deletions`: the record tables' triggers insert into `file_deletions`
+/// themselves (resources' `ddl_files.rs`). Call it inside the job, as that function
+/// counts; a job that queued nothing costs the worker one round.
+pub fn note_possible_deletions() {
+    ENQUEUED.fetch_add(1, Ordering::Release);
+}
+
 /// What one round did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DeletionRound {

@@ -109,7 +109,9 @@ mod store;
 mod sweep;
 
 pub use config::{ConfigError, FilesBackend, FilesConfig, S3Settings, DEFAULT_S3_REGION};
-pub use deletions::{enqueue_deletions, DeletionConfig, DeletionQueue, DeletionRound};
+pub use deletions::{
+    enqueue_deletions, note_possible_deletions, DeletionConfig, DeletionQueue, DeletionRound,
+};
 pub use error::{BoxError, StoreError};
 pub use ingest::Stored;
 pub use key::{BlobKey, KeyError, MAX_KEY_BYTES, MAX_SEGMENT_BYTES};

@@ -13,7 +13,10 @@ const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
 /// The names of a table's file triggers (whether or not it has file fields).
 pub fn file_trigger_names(table: &str) -> [String; 2] {
-    [format!("{table}__files_updated"), format!("{table}__files_deleted")]
+    [
+        format!("{table}__files_updated"),
+        format!("{table}__files_deleted"),
+    ]
 }
 
 /// `DROP TRIGGER IF EXISTS` for both.

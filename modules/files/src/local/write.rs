@@ -61,7 +61,15 @@ pub(super) fn move_into_place(root: &Path, tmp: &Path, key: &BlobKey) -> io::Res
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let dir = make_dirs(root, dirs)?;
+        // A parent made (or found) a moment ago can be gone by the time its child is
+        // made, too: that is retried like the rename.
+        let dir = match make_dirs(root, dirs) {
+            Ok(dir) => dir,
+            Err(err) if err.kind() == io::ErrorKind::NotFound && attempt < RENAME_ATTEMPTS => {
+                continue
+            }
+            Err(err) => return Err(err),
+        };
         match fs::rename(tmp, dir.join(name)) {
             Ok(()) => return sync_dir(&dir),
             Err(err) if err.kind() == io::ErrorKind::NotFound && attempt < RENAME_ATTEMPTS => {}

@@ -75,11 +75,16 @@ fn discard(store: Option<BlobStore>, keys: Vec<BlobKey>) {
 }
 
 fn bad(detail: impl Into<String>) -> poem::Error {
-    Problem::new(ProblemCode::BadRequest).with_detail(detail).into()
+    Problem::new(ProblemCode::BadRequest)
+        .with_detail(detail)
+        .into()
 }
 
 fn invalid(field: &str, code: FieldCode, message: impl Into<String>) -> poem::Error {
-    Problem::from(ResourceError::Invalid(vec![FieldError::new(field, code, message)])).into()
+    Problem::from(ResourceError::Invalid(vec![FieldError::new(
+        field, code, message,
+    )]))
+    .into()
 }
 
 /// Reads the body of `req` (a multipart write to `record_id` of `col`).
@@ -163,7 +168,9 @@ impl Reader<'_> {
             }
             let name = field
                 .name()
-                .ok_or_else(|| bad("every part needs a name (Content-Disposition: form-data; name=…)"))?
+                .ok_or_else(|| {
+                    bad("every part needs a name (Content-Disposition: form-data; name=…)")
+                })?
                 .to_owned();
             if let Some(original) = field.file_name().map(str::to_owned) {
                 self.file(&name, &original, field).await?;
@@ -200,7 +207,12 @@ impl Reader<'_> {
                 }
             }
             if self.file_field(&name).is_some() {
-                let set = self.edits().entry(name.clone()).or_default().set.get_or_insert_with(Vec::new);
+                let set = self
+                    .edits()
+                    .entry(name.clone())
+                    .or_default()
+                    .set
+                    .get_or_insert_with(Vec::new);
                 if !text.is_empty() {
                     set.push(text);
                 }
@@ -285,7 +297,11 @@ impl Reader<'_> {
         let Some(options) = self.file_field(name).cloned() else {
             return Err(invalid(
                 part,
-                if self.col.field(name).is_some() { FieldCode::WrongType } else { FieldCode::UnknownField },
+                if self.col.field(name).is_some() {
+                    FieldCode::WrongType
+                } else {
+                    FieldCode::UnknownField
+                },
                 "is not a file field: only file fields take file parts",
             ));
         };
@@ -297,7 +313,10 @@ impl Reader<'_> {
             Ok(stored) => stored,
             Err(StoreError::TooLarge { .. }) => {
                 return Err(Problem::new(ProblemCode::PayloadTooLarge)
-                    .with_detail(format!("`{name}` takes files of at most {} bytes", options.max_size))
+                    .with_detail(format!(
+                        "`{name}` takes files of at most {} bytes",
+                        options.max_size
+                    ))
                     .into())
             }
             Err(e) if e.is_transient() => {
@@ -323,7 +342,8 @@ impl Reader<'_> {
                 format!("`{original}` is {}, not one of: {allowed}", stored.mime),
             ));
         }
-        self.hashes.push((name.to_owned(), stored.sha256_hex.clone()));
+        self.hashes
+            .push((name.to_owned(), stored.sha256_hex.clone()));
         self.parsed
             .files
             .uploaded

@@ -3,8 +3,8 @@
 //! per-collection OpenAPI fragments document it.
 
 use super::headers;
-use super::multipart;
 use super::list_gate::{ListCaller, ListGate};
+use super::multipart;
 use crate::error::ResourceError;
 use crate::records::list::ListParams;
 use crate::records::service::{Created, Idempotency, IfMatch};
@@ -298,7 +298,8 @@ impl RecordsEndpoint {
         let key = headers::idempotency_key(req.headers())?;
         let (body, upload) = if multipart::is_multipart(req) {
             let col = self.resources.collection(collection).map_err(problem)?;
-            let parsed = multipart::parse(req, &self.resources, &col, &kernel::ids::new_id()).await?;
+            let parsed =
+                multipart::parse(req, &self.resources, &col, &kernel::ids::new_id()).await?;
             (parsed.body.clone(), Some(parsed))
         } else {
             (object_body(req, false).await?, None)

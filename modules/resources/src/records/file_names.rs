@@ -43,7 +43,8 @@ pub fn check(
             .map(|v| names_in(options, v))
             .unwrap_or_default();
         for name in names_in(options, &new) {
-            let known = held.contains(&name) || uploaded.contains(&(field.name.clone(), name.clone()));
+            let known =
+                held.contains(&name) || uploaded.contains(&(field.name.clone(), name.clone()));
             if !known {
                 errors.push(FieldError::new(
                     &field.name,

@@ -313,8 +313,15 @@ impl Resources {
         patch: Map<String, Value>,
         if_match: Option<IfMatch>,
     ) -> Result<Record, ResourceError> {
-        self.patch_record_with(caller, collection, id, patch, if_match, FileWrite::default())
-            .await
+        self.patch_record_with(
+            caller,
+            collection,
+            id,
+            patch,
+            if_match,
+            FileWrite::default(),
+        )
+        .await
     }
 
     /// `patch_record` with the files a multipart request stored: its edits apply to the
@@ -386,6 +393,9 @@ impl Resources {
                 }
                 relations::check(conn, &col, &relation_access, &values, Some(&current.json))?;
                 file_names::check(&col, Some(&current), &values, &uploaded)?;
+                if col.def.has_file_fields() {
+                    files::note_possible_deletions();
+                }
                 records::update(conn, &col, &id, &access, expected, &clock::now(), &values)
             })
             .await
@@ -413,6 +423,9 @@ impl Resources {
                         expected_version(&current, Some(m))?
                     }
                 };
+                // Its files, and those of records its relations cascade to, are queued
+                // by their tables' triggers.
+                files::note_possible_deletions();
                 records::delete(conn, &col, &id, &access, expected)
             })
             .await

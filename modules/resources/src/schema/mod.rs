@@ -70,6 +70,12 @@ impl CollectionDef {
 
     /// The SQLite table. The prefix keeps collection tables apart from system tables
     /// (and from SQLite's reserved `sqlite_` names).
+    pub fn has_file_fields(&self) -> bool {
+        self.fields
+            .iter()
+            .any(|f| matches!(f.ty, crate::fields::FieldType::File(_)))
+    }
+
     pub fn table(&self) -> String {
         table_name(&self.name)
     }
