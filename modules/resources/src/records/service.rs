@@ -295,10 +295,9 @@ impl Resources {
         self.update(
             col,
             access,
-            relation_access,
+            (relation_access, files.uploaded),
             id,
             if_match,
-            files.uploaded,
             move |_, _| Ok(values),
         )
         .await
@@ -347,10 +346,9 @@ impl Resources {
         self.update(
             col,
             access,
-            relation_access,
+            (relation_access, files.uploaded),
             id,
             if_match,
-            files.uploaded,
             move |col, current| {
                 let mut merged = Value::Object(body::user_fields(col, &current.json));
                 body::merge_patch(&mut merged, &Value::Object(patch));
@@ -369,10 +367,10 @@ impl Resources {
         &self,
         col: Arc<Collection>,
         access: Access,
-        relation_access: RelationAccess,
+        // What the new values may point at: relation targets, and uploaded file names.
+        (relation_access, uploaded): (RelationAccess, Uploaded),
         id: &str,
         if_match: Option<IfMatch>,
-        uploaded: Uploaded,
         values: impl FnOnce(&Collection, &Record) -> Result<body::Values, ResourceError>
             + Send
             + 'static,
