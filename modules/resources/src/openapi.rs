@@ -154,6 +154,9 @@ fn schemas(col: &Collection, base: &str, all: &[Arc<Collection>]) -> Map<String,
         object(patch.clone(), replace_required),
     );
     out.insert(format!("{base}Patch"), object(patch, vec![]));
+    if col.def.has_file_fields() {
+        out.insert(format!("{base}Upload"), upload_schema(col));
+    }
     out.insert(
         format!("{base}List"),
         json!({"type": "object", "required": ["items", "next_cursor"], "properties": {
@@ -201,8 +204,16 @@ fn list_parameters(col: &Collection) -> Value {
     ])
 }
 
-fn json_body(schema: &str, merge_patch: bool) -> Value {
+/// The request body of a write; `upload` names the multipart schema of a collection
+/// with file fields.
+fn json_body(schema: &str, merge_patch: bool, upload: Option<&str>) -> Value {
     let mut content = Map::new();
+    if let Some(upload) = upload {
+        content.insert(
+            "multipart/form-data".into(),
+            json!({"schema": schema_ref(upload)}),
+        );
+    }
     if merge_patch {
         content.insert(
             "application/merge-patch+json".into(),
@@ -214,6 +225,27 @@ fn json_body(schema: &str, merge_patch: bool) -> Value {
         json!({"schema": schema_ref(schema)}),
     );
     json!({"required": true, "content": content})
+}
+
+/// The parts of a multipart write (docs/API.md 10): files for file fields (`F`, `F+`),
+/// names to take out (`F-`), `@json`, and other fields as text.
+fn upload_schema(col: &Collection) -> Value {
+    let binary = json!({"type": "array", "items": {"type": "string", "format": "binary"}});
+    let mut props = Map::new();
+    props.insert(
+        "@json".into(),
+        json!({"type": "string", "description": "A JSON object of field values, as a JSON body carries them."}),
+    );
+    for f in &col.def.fields {
+        if matches!(f.ty, crate::fields::FieldType::File(_)) {
+            props.insert(f.name.clone(), json!({"description": "Files that replace the field's (file parts), or stored names to keep (values).", "type": "array", "items": {"type": "string", "format": "binary"}}));
+            props.insert(format!("{}+", f.name), json!({"description": "Files appended to the field's.", "type": "array", "items": binary["items"].clone()}));
+            props.insert(format!("{}-", f.name), json!({"description": "Stored names to take out.", "type": "array", "items": {"type": "string"}}));
+        } else {
+            props.insert(f.name.clone(), json!({"type": "string", "description": "The value as text (numbers, true/false, JSON for json fields; empty is null)."}));
+        }
+    }
+    json!({"type": "object", "properties": props})
 }
 
 fn record_response(description: &str, schema: &str) -> Value {
@@ -238,6 +270,7 @@ pub fn fragment(col: &Collection, all: &[Arc<Collection>]) -> DocFragment {
         "Only if the record's ETag matches (412 otherwise).",
     );
     let record = format!("{base}Record");
+    let upload = col.def.has_file_fields().then(|| format!("{base}Upload"));
     let mut paths = Map::new();
     paths.insert(
         format!("/{name}"),
@@ -249,7 +282,7 @@ pub fn fragment(col: &Collection, all: &[Arc<Collection>]) -> DocFragment {
                         "content": {"application/json": {"schema": schema_ref(&format!("{base}List"))}}}}))},
             "post": {"tags": tag, "operationId": format!("create_{name}"), "summary": format!("Create a record in {name}"),
                      "parameters": [idempotency_key()],
-                     "security": security(col, Action::Create), "requestBody": json_body(&format!("{base}Create"), false),
+                     "security": security(col, Action::Create), "requestBody": json_body(&format!("{base}Create"), false, upload.as_deref()),
                      "responses": with_problems(json!({"201": {"description": "Created. A caller who may not view the new record (its `view` rule, or a token without the `read` scope) gets the `Location` only: no body, no `ETag`.",
                         "headers": {"Location": {"schema": {"type": "string"}}, "ETag": {"schema": {"type": "string"}}},
                         "content": {"application/json": {"schema": schema_ref(&record)}}}}))}
@@ -265,11 +298,11 @@ pub fn fragment(col: &Collection, all: &[Arc<Collection>]) -> DocFragment {
                     "responses": with_problems(json!({"200": record_response("The record", &record), "304": {"description": "Not modified"}}))},
             "put": {"tags": tag, "operationId": format!("replace_{name}"), "summary": "Replace a record",
                     "parameters": [if_match.clone()], "security": security(col, Action::Update),
-                    "requestBody": json_body(&format!("{base}Replace"), false),
+                    "requestBody": json_body(&format!("{base}Replace"), false, upload.as_deref()),
                     "responses": with_problems(json!({"200": record_response("The updated record", &record), "204": hidden_write()}))},
             "patch": {"tags": tag, "operationId": format!("patch_{name}"), "summary": "Update fields (JSON merge patch)",
                       "parameters": [if_match.clone()], "security": security(col, Action::Update),
-                      "requestBody": json_body(&format!("{base}Patch"), true),
+                      "requestBody": json_body(&format!("{base}Patch"), true, upload.as_deref()),
                       "responses": with_problems(json!({"200": record_response("The updated record", &record), "204": hidden_write()}))},
             "delete": {"tags": tag, "operationId": format!("delete_{name}"), "summary": "Delete a record",
                        "parameters": [if_match], "security": security(col, Action::Delete),

@@ -15,6 +15,8 @@ use serde_json::{json, Value};
 const CREATED: &str = "2026-01-01T00:00:00.000Z";
 
 const FEED_SQL: &str = include_str!("../../../../migrations/0009_change_feed.sql");
+/// The queue the file fields' triggers write to.
+const FILES_SQL: &str = include_str!("../../../../migrations/0010_file_deletions.sql");
 
 /// `def`'s table with its feed triggers, in a fresh in-memory database with user `u1`.
 fn database(def: &CollectionDef) -> Connection {
@@ -24,6 +26,7 @@ fn database(def: &CollectionDef) -> Connection {
     )
     .unwrap();
     conn.execute_batch(FEED_SQL).unwrap();
+    conn.execute_batch(FILES_SQL).unwrap();
     conn.execute_batch(&ddl::create_table(def, &def.table()))
         .unwrap();
     ddl::install_feed_triggers(&conn, def).unwrap();
@@ -65,17 +68,18 @@ fn assert_renders_as_get(
     assert_eq!(map, get.1, "snapshot {data}");
 }
 
-const ROWS: &str = "INSERT INTO rec_all (id, created_at, updated_at, version, owner, t, i, n, b, dt, d, e, u, en, j, r)
+const ROWS: &str = "INSERT INTO rec_all (id, created_at, updated_at, version, owner, t, i, n, b, dt, d, e, u, en, j, r, f, fs)
      VALUES ('a', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 1, NULL,
-             NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+             NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
             ('b', '2026-01-02T00:00:00.000Z', '2026-01-03T00:00:00.000Z', 7, 'u1',
              'quote \" back \\ tab 	 é 😀 ' || char(1) || char(10), -42, 0.1 + 0.2, 1,
              '2026-01-02T03:04:05.678Z', '2026-01-02', 'a@example.org', 'https://x.test/?q=\"1\"',
-             'b', '{\"k\":[1,2.5,null,true,1e300],\"o\":{\"x\":\"y\"}}', 'a'),
+             'b', '{\"k\":[1,2.5,null,true,1e300],\"o\":{\"x\":\"y\"}}', 'a',
+             'cat_a1b2c3d4e5.png', '[\"one.png\",\"two é.pdf\"]'),
             ('c', '2026-01-03T00:00:00.000Z', '2026-01-03T00:00:00.000Z', 2, NULL,
-             '', 9223372036854775807, -1e300, 0, NULL, NULL, NULL, NULL, 'a', '\"s\"', NULL),
+             '', 9223372036854775807, -1e300, 0, NULL, NULL, NULL, NULL, 'a', '\"s\"', NULL, NULL, '[]'),
             ('d', '2026-01-04T00:00:00.000Z', '2026-01-04T00:00:00.000Z', 3, NULL,
-             'null', -9223372036854775808, 5e-324, 0, NULL, NULL, NULL, NULL, NULL, '[]', 'c');";
+             'null', -9223372036854775808, 5e-324, 0, NULL, NULL, NULL, NULL, NULL, '[]', 'c', NULL, NULL);";
 
 #[test]
 fn every_field_type_renders_exactly_as_get() {
