@@ -53,6 +53,9 @@ pub struct Application {
     /// Realtime streams: ended first when the server shuts down, since they would
     /// otherwise hold the drain for its whole timeout.
     realtime: realtime::Realtime,
+    /// The file store (local or S3) records' files live in.
+    files: files::BlobStore,
+    downloads: downloads::Downloads,
     config: Config,
     /// Held while the application lives: one server per data directory.
     _lock: DataDirLock,
@@ -210,7 +213,7 @@ impl Application {
             .map_err(|e| StartError::Resources(e.to_string()))?;
         let blob_store = files::BlobStore::open(&files::FilesConfig::default(), &config.data_dir)
             .map_err(|e| StartError::Resources(format!("file store: {e}")))?;
-        let resources = resources.with_files(blob_store);
+        let resources = resources.with_files(blob_store.clone());
         // After `Resources::load`, which gives tables from before the feed their triggers.
         // Dropped (and so stopped) with the rest if a later step fails.
         let feed = feed::Feed::start(db.clone(), config.realtime);
@@ -225,6 +228,18 @@ impl Application {
             auth.clone(),
             feed.clone(),
             realtime_metrics,
+        );
+        let downloads_metrics = downloads::DownloadsMetrics::default();
+        observability
+            .metrics()
+            .register(|registry| downloads_metrics.register(registry));
+        let downloads = downloads::Downloads::new(
+            resources.clone(),
+            auth.clone(),
+            blob_store.clone(),
+            thumbs::Thumbnailer::new(thumbs::ThumbnailerConfig::default()),
+            downloads_metrics,
+            downloads::DownloadsConfig::default(),
         );
         let admin = dashboard(
             &db,
@@ -243,6 +258,7 @@ impl Application {
             observability,
             admin,
             realtime: realtime.clone(),
+            downloads: downloads.clone(),
         };
         let http = crate::http::HttpOptions::from_config(&config, tls.is_some());
         let rate_limit = crate::http::RateLimit::new(crate::config::RateLimits::configured(
@@ -286,6 +302,8 @@ impl Application {
             resources,
             feed,
             realtime,
+            files: blob_store,
+            downloads,
             config,
             _lock: lock,
         })
@@ -318,6 +336,16 @@ impl Application {
 
     pub fn resources(&self) -> &Resources {
         &self.resources
+    }
+
+    /// The store records' files live in.
+    pub fn files(&self) -> &files::BlobStore {
+        &self.files
+    }
+
+    /// File downloads and file tokens.
+    pub fn downloads(&self) -> &downloads::Downloads {
+        &self.downloads
     }
 
     /// The change feed (`changes`): what realtime streams read.

@@ -56,6 +56,7 @@ pub fn new_document() -> Arc<ApiDocument> {
     let mut base = serde_json::from_str(&api_service().spec())
         .expect("poem-openapi always produces valid JSON");
     add_realtime(&mut base);
+    add_downloads(&mut base);
     close_request_objects(&mut base);
     auth::document_auth_schemas(&mut base);
     inline_described_enums(&mut base);
@@ -72,6 +73,19 @@ fn add_realtime(doc: &mut Value) {
         .and_then(Value::as_object_mut)
     {
         schemas.extend(realtime::openapi_schemas());
+    }
+}
+
+/// The downloads module's paths (plain poem endpoints too).
+fn add_downloads(doc: &mut Value) {
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        paths.extend(downloads::openapi_paths());
+    }
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        schemas.extend(downloads::openapi_schemas());
     }
 }
 
