@@ -14,9 +14,33 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
     // The change feed knows nothing of collections: resources installs its triggers
     // and renders its records, never the other way round.
     m.insert("hearth-feed", ["hearth-kernel", "hearth-storage"].into());
+    // Blob storage knows nothing of records; thumbnails know nothing at all.
+    m.insert("hearth-files", ["hearth-kernel", "hearth-storage"].into());
+    m.insert("hearth-thumbs", BTreeSet::new());
+    // Resources checks a file field's thumbnail sizes with the thumbs grammar.
     m.insert(
         "hearth-resources",
-        ["hearth-kernel", "hearth-storage", "hearth-feed"].into(),
+        [
+            "hearth-kernel",
+            "hearth-storage",
+            "hearth-feed",
+            "hearth-files",
+            "hearth-thumbs",
+        ]
+        .into(),
+    );
+    // Downloads ask resources which blob a request names and whether the caller may
+    // have it, auth who a file token stands for; they read blobs and make thumbnails.
+    m.insert(
+        "hearth-downloads",
+        [
+            "hearth-kernel",
+            "hearth-auth",
+            "hearth-resources",
+            "hearth-files",
+            "hearth-thumbs",
+        ]
+        .into(),
     );
     // Realtime reads the feed and asks resources (rules, rendering, filters) and auth
     // (re-checking a stream's token); the dashboard and the binary open its streams.
