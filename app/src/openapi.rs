@@ -44,10 +44,13 @@ pub fn api_service() -> OpenApiService<StaticApis, ()> {
 }
 
 /// The route templates of the static API (by operation id and by path), read from its
-/// generated document, for logs and metrics.
+/// generated document, and of the downloads, for logs and metrics.
 pub fn api_routes() -> ApiRoutes {
-    let spec: Value = serde_json::from_str(&api_service().spec())
+    let mut spec: Value = serde_json::from_str(&api_service().spec())
         .expect("poem-openapi always produces valid JSON");
+    // The downloads' paths too, so `/api/v1/files/…` is labelled by its template
+    // rather than taken for a collection.
+    add_downloads(&mut spec);
     ApiRoutes::from_openapi(&spec, "/api/v1")
 }
 

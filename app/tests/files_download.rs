@@ -632,6 +632,10 @@ async fn thumbnails_of_listed_sizes_are_made_once_and_served_like_files() {
         "{scrape}"
     );
     assert!(scrape.contains("hearth_files_download_bytes_total"));
+    assert!(
+        scrape.contains(r#"route="/api/v1/files/{collection}/{record_id}/{filename}""#),
+        "{scrape}"
+    );
 }
 
 #[tokio::test]
@@ -663,6 +667,29 @@ async fn sources_without_thumbnails_are_served_as_they_are() {
         &resp.bytes().await.unwrap()[..],
         b"plain text, whatever the name says"
     );
+    assert_eq!(app.downloads.metrics().thumbnails_generated(), 0);
+
+    // A PNG by its magic bytes that does not decode: the original, and a failure counted.
+    let broken = "broken_abcdefghij.png";
+    let mut bytes = png(20, 20);
+    bytes.truncate(40);
+    set_file_column(&app, "albums", &id, "picture", json!(broken)).await;
+    let key = files::BlobKey::for_file("albums", &id, broken).unwrap();
+    let body = futures_util::stream::once({
+        let bytes = bytes.clone();
+        async move { Ok::<_, std::io::Error>(bytes::Bytes::from(bytes)) }
+    });
+    app.files.put(&key, body, u64::MAX).await.unwrap();
+    let resp = get(
+        &app,
+        &format!("/api/v1/files/albums/{id}/{broken}?thumb=50x50"),
+        &[],
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(header(resp.headers(), "content-type"), "image/png");
+    assert_eq!(resp.bytes().await.unwrap(), bytes);
+    assert_eq!(app.downloads.metrics().thumbnails_failed(), 1);
     assert_eq!(app.downloads.metrics().thumbnails_generated(), 0);
 }
 

@@ -50,4 +50,8 @@ impl DownloadsMetrics {
     pub fn thumbnails_generated(&self) -> u64 {
         self.thumbs_generated.get()
     }
+
+    pub fn thumbnails_failed(&self) -> u64 {
+        self.thumbs_failed.get()
+    }
 }

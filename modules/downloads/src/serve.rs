@@ -191,3 +191,27 @@ pub(crate) fn store_problem(err: StoreError) -> Problem {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_failures_become_the_problems_clients_can_act_on() {
+        let code = |err| store_problem(err).code;
+        assert_eq!(
+            code(StoreError::NotFound {
+                key: "a/b/c".into()
+            }),
+            ProblemCode::NotFound
+        );
+        let unavailable = store_problem(StoreError::Unavailable("timeout".into()));
+        assert_eq!(unavailable.code, ProblemCode::Unavailable);
+        assert!(unavailable.retry_after.is_some());
+        assert_eq!(code(StoreError::Full), ProblemCode::InsufficientStorage);
+        assert_eq!(
+            code(StoreError::Backend("access denied".into())),
+            ProblemCode::Internal
+        );
+    }
+}
