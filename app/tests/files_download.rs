@@ -706,3 +706,94 @@ async fn the_openapi_document_describes_downloads_and_file_tokens() {
     );
     assert!(doc["components"]["schemas"]["FileToken"].is_object());
 }
+
+/// curl, a client nobody here wrote, run as a process: `args`, then its stdout.
+async fn curl(args: Vec<String>) -> String {
+    tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new("curl")
+            .arg("-sS")
+            .args(&args)
+            .output()
+            .expect("curl runs (the test needs curl on PATH)");
+        assert!(
+            out.status.success(),
+            "curl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn curl_downloads_resumes_and_revalidates() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    albums_collection(&app, &admin).await;
+    let content = noise(BIG_SIZE);
+    let id = record_with_files(
+        &app,
+        &admin,
+        "albums",
+        json!({"attachments": [BIG]}),
+        &[(BIG, content.clone())],
+    )
+    .await;
+    let url = app.url(&format!("/api/v1/files/albums/{id}/{BIG}"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+
+    let headers = curl(vec![
+        "-o".into(),
+        path("full.bin"),
+        "-D".into(),
+        "-".into(),
+        url.clone(),
+    ])
+    .await;
+    assert!(headers.starts_with("HTTP/1.1 200"), "{headers}");
+    assert_eq!(std::fs::read(path("full.bin")).unwrap(), content);
+    let etag = headers
+        .lines()
+        .find_map(|line| line.strip_prefix("etag: "))
+        .expect("an etag")
+        .trim()
+        .to_owned();
+
+    // An interrupted download, resumed: curl asks for `bytes=30000-` and appends.
+    std::fs::write(path("part.bin"), &content[..30_000]).unwrap();
+    let status = curl(vec![
+        "-C".into(),
+        "-".into(),
+        "-o".into(),
+        path("part.bin"),
+        "-w".into(),
+        "%{http_code}".into(),
+        url.clone(),
+    ])
+    .await;
+    assert_eq!(status, "206");
+    assert_eq!(std::fs::read(path("part.bin")).unwrap(), content);
+
+    let status = |extra: Vec<&str>| {
+        let mut args: Vec<String> = vec![
+            "-o".into(),
+            "/dev/null".into(),
+            "-w".into(),
+            "%{http_code}".into(),
+        ];
+        args.extend(extra.into_iter().map(str::to_owned));
+        args.push(url.clone());
+        curl(args)
+    };
+    assert_eq!(
+        status(vec!["-H", &format!("If-None-Match: {etag}")]).await,
+        "304"
+    );
+    assert_eq!(status(vec!["-r", "200000-"]).await, "416");
+    assert_eq!(status(vec!["-r", "0-9"]).await, "206");
+    let head = curl(vec!["-I".into(), url.clone()]).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("content-length: 100000"), "{head}");
+}
