@@ -22,7 +22,7 @@ pub use endpoint::DownloadsEndpoint;
 pub use metrics::DownloadsMetrics;
 pub use openapi::{static_paths as openapi_paths, static_schemas as openapi_schemas};
 pub use serve::FILE_CSP;
-pub use thumbnails::{original_of_thumb, thumb_key, DEFAULT_MAX_SOURCE_BYTES};
+pub use thumbnails::{original_of_thumb, thumb_key, thumbs_folder, DEFAULT_MAX_SOURCE_BYTES};
 pub use tokens::TTL as TOKEN_TTL;
 
 use auth::AuthService;

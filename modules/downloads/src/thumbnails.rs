@@ -13,6 +13,7 @@ use futures_util::TryStreamExt;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use thumbs::{ThumbSpec, Thumbnailer, SUPPORTED_MIME_TYPES};
+use tokio::sync::Semaphore;
 
 /// Sources above this are not thumbnailed (the original is served): a thumbnail is
 /// made from the whole file in memory.
@@ -35,6 +36,17 @@ pub fn thumb_key(original: &BlobKey, spec: &ThumbSpec) -> Option<BlobKey> {
     BlobKey::parse(&format!("{collection}/{record}/{PREFIX}{name}/{spec}")).ok()
 }
 
+/// The folder holding every thumbnail of the file at `original`: what to list and
+/// remove when the file goes.
+pub fn thumbs_folder(original: &BlobKey) -> Option<BlobKey> {
+    let mut segments = original.segments();
+    let (collection, record, name) = (segments.next()?, segments.next()?, segments.next()?);
+    if segments.next().is_some() {
+        return None;
+    }
+    BlobKey::parse(&format!("{collection}/{record}/{PREFIX}{name}")).ok()
+}
+
 /// The file a thumbnail key was made from, or `None` for a key that is not a
 /// thumbnail's. For the orphan sweep: a thumbnail lives as long as its file.
 pub fn original_of_thumb(key: &BlobKey) -> Option<BlobKey> {
@@ -52,6 +64,9 @@ pub(crate) struct Thumbnails {
     thumbnailer: Thumbnailer,
     metrics: DownloadsMetrics,
     max_source_bytes: u64,
+    /// Sources held in memory at once: as many as the thumbnailer decodes at once, so
+    /// that requests waiting for a decoding slot do not each hold a 50 MiB source.
+    sources: Semaphore,
     /// One lock per thumbnail being made: a second request for it waits for the first
     /// and then finds it in the store, instead of decoding the same image again.
     in_flight: Mutex<HashMap<BlobKey, Arc<tokio::sync::Mutex<()>>>>,
@@ -65,6 +80,7 @@ impl Thumbnails {
         max_source_bytes: u64,
     ) -> Self {
         Thumbnails {
+            sources: Semaphore::new(thumbnailer.config().concurrency),
             store,
             thumbnailer,
             metrics,
@@ -120,6 +136,19 @@ impl Thumbnails {
         if self.exists(key).await? {
             return Ok(true);
         }
+        let acquire = self.sources.acquire();
+        let permit = match self.thumbnailer.config().max_wait {
+            Some(wait) => tokio::time::timeout(wait, acquire).await.ok(),
+            None => Some(acquire.await),
+        };
+        // Never closed, so only a timeout leaves no permit: too busy, as PocketBase
+        // answers that, with the original.
+        let Some(Ok(_permit)) = permit else {
+            self.metrics.thumb_failed();
+            tracing::warn!(file = %original, thumb = %spec,
+                "thumbnailing stayed busy; serving the original");
+            return Ok(false);
+        };
         let source = match self.read_source(original).await {
             Ok(source) => source,
             // Grew past the bound since the probe: not a blob a key should ever be.
@@ -182,6 +211,10 @@ mod tests {
             "posts/0190abcd/thumbs_cat_a1b2c3d4e5.png/100x100f"
         );
         assert_eq!(original_of_thumb(&thumb), Some(file.clone()));
+        assert_eq!(
+            thumbs_folder(&file).unwrap().as_str(),
+            "posts/0190abcd/thumbs_cat_a1b2c3d4e5.png"
+        );
         assert_eq!(original_of_thumb(&file), None);
         for other in [
             "posts/1/thumbs_a.png/big",
