@@ -73,7 +73,7 @@ impl DownloadsEndpoint {
         let probe = Probe::read(&inner.store, &file.key)
             .await
             .map_err(store_problem)?;
-        let thumb_key = match thumb {
+        let made = match thumb {
             Some(spec) => inner
                 .thumbnails
                 .get_or_make(&file.key, &probe, spec)
@@ -82,37 +82,27 @@ impl DownloadsEndpoint {
                 .map(|key| (key, spec)),
             None => None,
         };
-        let response = match &thumb_key {
+        // A thumbnail is served like a file, under PocketBase's name for it
+        // (`100x100_photo.png`); without one, the file itself.
+        let (key, probe, served_name) = match made {
             Some((key, spec)) => {
-                let probe = Probe::read(&inner.store, key)
+                let probe = Probe::read(&inner.store, &key)
                     .await
                     .map_err(store_problem)?;
-                // PocketBase's name for a thumbnail: `100x100_photo.png`.
-                let served_name = format!("{spec}_{name}");
-                Serve {
-                    store: &inner.store,
-                    metrics: &inner.metrics,
-                    key,
-                    probe,
-                    name: &served_name,
-                    cache_control,
-                }
-                .respond(req)
-                .await?
+                (key, probe, format!("{spec}_{name}"))
             }
-            None => {
-                Serve {
-                    store: &inner.store,
-                    metrics: &inner.metrics,
-                    key: &file.key,
-                    probe,
-                    name: &name,
-                    cache_control,
-                }
-                .respond(req)
-                .await?
-            }
+            None => (file.key, probe, name),
         };
+        let response = Serve {
+            store: &inner.store,
+            metrics: &inner.metrics,
+            key: &key,
+            probe,
+            name: &served_name,
+            cache_control,
+        }
+        .respond(req)
+        .await?;
         Ok(response)
     }
 
