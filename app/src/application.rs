@@ -56,6 +56,9 @@ pub struct Application {
     /// Removes the blobs that committed writes stopped referencing (stopped before the
     /// database closes).
     file_deletions: files::DeletionQueue,
+    /// The file store (local or S3) records' files live in.
+    files: files::BlobStore,
+    downloads: downloads::Downloads,
     config: Config,
     /// Held while the application lives: one server per data directory.
     _lock: DataDirLock,
@@ -215,7 +218,7 @@ impl Application {
             .map_err(|e| StartError::Resources(format!("file store: {e}")))?;
         let file_deletions =
             files::DeletionQueue::start(db.clone(), blob_store.clone(), Default::default());
-        let resources = resources.with_files(blob_store);
+        let resources = resources.with_files(blob_store.clone());
         // After `Resources::load`, which gives tables from before the feed their triggers.
         // Dropped (and so stopped) with the rest if a later step fails.
         let feed = feed::Feed::start(db.clone(), config.realtime);
@@ -230,6 +233,18 @@ impl Application {
             auth.clone(),
             feed.clone(),
             realtime_metrics,
+        );
+        let downloads_metrics = downloads::DownloadsMetrics::default();
+        observability
+            .metrics()
+            .register(|registry| downloads_metrics.register(registry));
+        let downloads = downloads::Downloads::new(
+            resources.clone(),
+            auth.clone(),
+            blob_store.clone(),
+            thumbs::Thumbnailer::new(thumbs::ThumbnailerConfig::default()),
+            downloads_metrics,
+            downloads::DownloadsConfig::default(),
         );
         let admin = dashboard(
             &db,
@@ -248,6 +263,7 @@ impl Application {
             observability,
             admin,
             realtime: realtime.clone(),
+            downloads: downloads.clone(),
         };
         let http = crate::http::HttpOptions::from_config(&config, tls.is_some());
         let rate_limit = crate::http::RateLimit::new(crate::config::RateLimits::configured(
@@ -292,6 +308,8 @@ impl Application {
             feed,
             realtime,
             file_deletions,
+            files: blob_store,
+            downloads,
             config,
             _lock: lock,
         })
@@ -324,6 +342,16 @@ impl Application {
 
     pub fn resources(&self) -> &Resources {
         &self.resources
+    }
+
+    /// The store records' files live in.
+    pub fn files(&self) -> &files::BlobStore {
+        &self.files
+    }
+
+    /// File downloads and file tokens.
+    pub fn downloads(&self) -> &downloads::Downloads {
+        &self.downloads
     }
 
     /// The change feed (`changes`): what realtime streams read.

@@ -44,10 +44,13 @@ pub fn api_service() -> OpenApiService<StaticApis, ()> {
 }
 
 /// The route templates of the static API (by operation id and by path), read from its
-/// generated document, for logs and metrics.
+/// generated document, and of the downloads, for logs and metrics.
 pub fn api_routes() -> ApiRoutes {
-    let spec: Value = serde_json::from_str(&api_service().spec())
+    let mut spec: Value = serde_json::from_str(&api_service().spec())
         .expect("poem-openapi always produces valid JSON");
+    // The downloads' paths too, so `/api/v1/files/…` is labelled by its template
+    // rather than taken for a collection.
+    add_downloads(&mut spec);
     ApiRoutes::from_openapi(&spec, "/api/v1")
 }
 
@@ -56,6 +59,7 @@ pub fn new_document() -> Arc<ApiDocument> {
     let mut base = serde_json::from_str(&api_service().spec())
         .expect("poem-openapi always produces valid JSON");
     add_realtime(&mut base);
+    add_downloads(&mut base);
     close_request_objects(&mut base);
     auth::document_auth_schemas(&mut base);
     inline_described_enums(&mut base);
@@ -72,6 +76,19 @@ fn add_realtime(doc: &mut Value) {
         .and_then(Value::as_object_mut)
     {
         schemas.extend(realtime::openapi_schemas());
+    }
+}
+
+/// The downloads module's paths (plain poem endpoints too).
+fn add_downloads(doc: &mut Value) {
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        paths.extend(downloads::openapi_paths());
+    }
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        schemas.extend(downloads::openapi_schemas());
     }
 }
 

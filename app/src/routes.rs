@@ -24,6 +24,7 @@ pub struct Services {
     /// The dashboard, served under `/admin`.
     pub admin: admin::Admin,
     pub realtime: realtime::Realtime,
+    pub downloads: downloads::Downloads,
 }
 
 #[handler]
@@ -75,6 +76,7 @@ pub fn build(
                     http.max_concurrent_lists,
                 ),
                 realtime: realtime::RealtimeEndpoint::new(services.realtime.clone()),
+                files: downloads::DownloadsEndpoint::new(services.downloads.clone()),
             }
             // Authenticate outside, so the rate limit knows the caller; the auth
             // endpoints and bad tokens are limited by address before it.
@@ -115,7 +117,12 @@ fn allow_table(api_spec: &serde_json::Value) -> http::AllowTable {
     let mut table = http::AllowTable::new().openapi("/api/v1", api_spec);
     table = table
         .route("/api/v1/realtime", &["GET"])
-        .route("/api/v1/realtime/tickets", &["POST"]);
+        .route("/api/v1/realtime/tickets", &["POST"])
+        .route("/api/v1/files/token", &["POST"])
+        .route(
+            "/api/v1/files/{collection}/{record_id}/{filename}",
+            &["GET"],
+        );
     for path in [
         "/",
         "/healthz",

@@ -15,16 +15,29 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
     // The change feed knows nothing of collections: resources installs its triggers
     // and renders its records, never the other way round.
     m.insert("hearth-feed", ["hearth-kernel", "hearth-storage"].into());
-    // Blobs and their queues know nothing of records; resources stores its file fields'
-    // blobs there (and checks thumbnail sizes), never the other way round.
+    // Blob storage knows nothing of records; thumbnails know nothing at all.
     m.insert("hearth-files", ["hearth-kernel", "hearth-storage"].into());
     m.insert("hearth-thumbs", BTreeSet::new());
+    // Resources checks a file field's thumbnail sizes with the thumbs grammar.
     m.insert(
         "hearth-resources",
         [
             "hearth-kernel",
             "hearth-storage",
             "hearth-feed",
+            "hearth-files",
+            "hearth-thumbs",
+        ]
+        .into(),
+    );
+    // Downloads ask resources which blob a request names and whether the caller may
+    // have it, auth who a file token stands for; they read blobs and make thumbnails.
+    m.insert(
+        "hearth-downloads",
+        [
+            "hearth-kernel",
+            "hearth-auth",
+            "hearth-resources",
             "hearth-files",
             "hearth-thumbs",
         ]

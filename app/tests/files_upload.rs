@@ -130,6 +130,19 @@ async fn a_multipart_create_stores_the_file_and_the_record_names_it() {
         .unwrap();
     assert_eq!(got["cover"], record["cover"]);
     assert_eq!(got["docs"], record["docs"]);
+    // And it downloads as it was uploaded, typed by its bytes.
+    let r = app
+        .req(
+            Method::GET,
+            &format!("/api/v1/files/pics/{id}/{cover}"),
+            None,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), PNG);
 }
 
 #[tokio::test]

@@ -82,10 +82,11 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
             );
         }
         if is_html {
-            headers.insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(csp),
-            );
+            // A policy the handler set stays: a downloaded HTML file carries the
+            // stricter `sandbox` one (downloads::FILE_CSP), which this must not relax.
+            headers
+                .entry(header::CONTENT_SECURITY_POLICY)
+                .or_insert(HeaderValue::from_static(csp));
             headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
             headers.insert(
                 HeaderName::from_static("cross-origin-opener-policy"),

@@ -23,6 +23,9 @@ pub struct TestApp {
     pub db: storage::Db,
     pub resources: resources::Resources,
     pub feed: feed::Feed,
+    /// The server's own file store (the same handle): tests put blobs straight in.
+    pub files: files::BlobStore,
+    pub downloads: downloads::Downloads,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<Result<(), hearth::StartError>>>,
 }
@@ -66,6 +69,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let db = app.db().clone();
     let resources = app.resources().clone();
     let feed = app.feed().clone();
+    let files = app.files().clone();
+    let downloads = app.downloads().clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let handle = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
@@ -78,6 +83,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         db,
         resources,
         feed,
+        files,
+        downloads,
         stop: Some(stop),
         handle: Some(handle),
     }

@@ -65,6 +65,8 @@ problem_codes! {
         "The request body is larger than the server's limit (1 MiB by default, `body_limit` in the configuration)."),
     UnsupportedMediaType = ("unsupported_media_type", 415, "Unsupported media type",
         "The `Content-Type` of the body is missing or not one this endpoint accepts (usually `application/json`)."),
+    RangeNotSatisfiable = ("range_not_satisfiable", 416, "Range not satisfiable",
+        "The `Range` header of a file download asks for bytes past the end of the file (its size is in `Content-Range: bytes */SIZE`). Ask for a range that starts within the file, or for the whole file without `Range`."),
     IdempotencyKeyReused = ("idempotency_key_reused", 422, "Idempotency key reused",
         "The `Idempotency-Key` was already used within 24 hours for a request with a different body. Use a new key for a new request."),
     ValidationFailed = ("validation_failed", 422, "Validation failed",
