@@ -18,7 +18,9 @@ fn file_headers() -> Value {
 
 fn download_operation(id: &str, summary: &str, with_body: bool) -> Value {
     let content = if with_body {
-        json!({"*/*": {"schema": {"type": "string", "format": "binary"}}})
+        // The real type is sniffed from the file (`Content-Type` says which); generated
+        // clients need one concrete media type to read a body as bytes.
+        json!({"application/octet-stream": {"schema": {"type": "string", "format": "binary", "description": "The file's bytes; `Content-Type` is the type sniffed from them."}}})
     } else {
         json!({})
     };
