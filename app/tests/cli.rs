@@ -95,7 +95,7 @@ fn migrate_applies_once_and_openapi_prints_the_document() {
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
-        "applied migrations: 1, 2, 3, 4, 5, 6, 7, 8, 9"
+        "applied migrations: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
     );
     assert!(
         dir.path().join("hearth_data/hearth.db").exists(),
@@ -220,7 +220,7 @@ fn admin_create_then_serve_login_backup_and_sigterm() {
         })
     };
     std::thread::sleep(Duration::from_millis(300));
-    let out = run(d, &["backup", "copy.db"], &[]);
+    let out = run(d, &["backup", "copy"], &[]);
     assert!(
         out.status.success(),
         "{}",
@@ -228,7 +228,8 @@ fn admin_create_then_serve_login_backup_and_sigterm() {
     );
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     assert!(writer.join().unwrap() > 0);
-    let copy = rusqlite::Connection::open(d.join("copy.db")).unwrap();
+    // The backup directory's database (backup_format).
+    let copy = rusqlite::Connection::open(d.join("copy/hearth.db")).unwrap();
     let check: String = copy
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
@@ -237,7 +238,7 @@ fn admin_create_then_serve_login_backup_and_sigterm() {
         .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
         .unwrap();
     assert_eq!(admins, 1);
-    let out = run(d, &["backup", "copy.db"], &[]);
+    let out = run(d, &["backup", "copy"], &[]);
     assert_usage_error(&out, "already exists");
 
     let port = server.addr.rsplit(':').next().unwrap().to_string();
