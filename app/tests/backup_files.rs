@@ -72,7 +72,11 @@ fn hearth(data_dir: &Path, args: &[&str]) -> Output {
 
 async fn delete_record(app: &TestApp, token: &str, id: &str) {
     let r = app
-        .req(Method::DELETE, &format!("/api/v1/reports/{id}"), Some(token))
+        .req(
+            Method::DELETE,
+            &format!("/api/v1/reports/{id}"),
+            Some(token),
+        )
         .send()
         .await
         .unwrap();
