@@ -315,7 +315,8 @@ def run(args, rng, server, data_dir, workdir, started):
             print(f"stopping after {cycle - 1} cycles: --max-seconds reached")
             break
         stop = threading.Event()
-        threads = [threading.Thread(target=writer, args=(port, token, state, stop, rng.random(), (cycle * 100 + w) * 1_000_000))
+        # Daemons: a failed check must not leave writers keeping the process alive.
+        threads = [threading.Thread(target=writer, args=(port, token, state, stop, rng.random(), (cycle * 100 + w) * 1_000_000), daemon=True)
                    for w in range(args.writers)]
         for t in threads:
             t.start()
