@@ -79,8 +79,10 @@ pub fn write(db_path: &Path, files_root: &Path, out: &Path) -> Result<Written, S
     storage::private_files::private_dir(&staging)?;
     let result = write_into(db_path, files_root, &staging).and_then(|written| {
         fs::rename(&staging, out)?;
-        if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-            sync_dir(parent)?;
+        // The rename is the backup's commit: make it durable.
+        match out.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(parent) => sync_dir(parent)?,
+            None => sync_dir(Path::new("."))?,
         }
         Ok(written)
     });

@@ -85,3 +85,37 @@ fn stem(path: &Path) -> &str {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     name.strip_suffix(OLD_SUFFIX).unwrap_or(name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prune_keeps_the_newest_of_directories_and_older_single_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("hearth-20261101T000000000Z.db"), b"old").unwrap();
+        std::fs::write(d.join("hearth-20261102T000000000Z.db"), b"old").unwrap();
+        std::fs::create_dir(d.join("hearth-20261103T000000000Z")).unwrap();
+        std::fs::write(d.join("hearth-20261103T000000000Z/hearth.db"), b"x").unwrap();
+        std::fs::create_dir(d.join("hearth-20261104T000000000Z")).unwrap();
+        // Not backups: a staging directory and someone else's file.
+        std::fs::create_dir(d.join(".hearth-20261105T000000000Z.partial")).unwrap();
+        std::fs::write(d.join("notes.txt"), b"mine").unwrap();
+        prune(d, 2).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                ".hearth-20261105T000000000Z.partial",
+                "hearth-20261103T000000000Z",
+                "hearth-20261104T000000000Z",
+                "notes.txt"
+            ]
+        );
+    }
+}
