@@ -39,6 +39,7 @@ pub async fn take(db: &Db, config: &BackupConfig) -> Result<PathBuf, storage::St
         .replace([':', '.'], "")
         .replace('-', "");
     let final_path = config.dir.join(format!("{PREFIX}{stamp}"));
+    remove_unfinished(&config.dir);
     let db_path = db.path().to_path_buf();
     // The database is `<data_dir>/hearth.db`, the local store `<data_dir>/files`.
     let data_dir = db_path.parent().unwrap_or(Path::new(".")).to_path_buf();
@@ -50,6 +51,33 @@ pub async fn take(db: &Db, config: &BackupConfig) -> Result<PathBuf, storage::St
         .map_err(|e| storage::StorageError::Panicked(e.to_string()))??;
     prune(&config.dir, config.keep)?;
     Ok(final_path)
+}
+
+/// Removes `.hearth-<time>.partial` directories: backups of this schedule that a crash
+/// or a kill interrupted (scheduled backups run one at a time, in the one server the
+/// data directory's lock allows, so none of them is being written now).
+fn remove_unfinished(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(&format!(".{PREFIX}")) && name.ends_with(".partial") {
+            let path = entry.path();
+            let removed = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            match removed {
+                Ok(()) => tracing::info!(path = %path.display(), "removed an unfinished backup"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "could not remove an unfinished backup")
+                }
+            }
+        }
+    }
 }
 
 fn prune(dir: &Path, keep: usize) -> std::io::Result<()> {
