@@ -57,6 +57,9 @@ ops/clients/run.sh
 step "crash test: SIGKILL while writing, every acknowledged record survives (ops/fault)"
 ops/fault/crash.sh
 
+step "files crash test: SIGKILL during uploads, replaces and deletes; no record references a missing blob; online backup under load restores whole (ops/files)"
+ops/files/crash.sh
+
 step "realtime: real SSE client reconnects and survives SIGKILL (ops/realtime)"
 ops/realtime/run.sh
 

@@ -24,17 +24,19 @@ pub enum Command {
     Serve,
     /// Apply pending migrations and exit.
     Migrate,
-    /// Write a consistent copy of the database to OUT (safe while a server runs).
+    /// Write a consistent backup of the database and the local files to the directory
+    /// OUT (safe while a server runs).
     Backup {
-        /// The file to create; it must not exist.
+        /// The directory to create (hearth.db, files/, backup.json); it must not exist.
         out: PathBuf,
     },
     /// Print the current OpenAPI document.
     Openapi,
-    /// Check BACKUP's integrity, then make it the database (refused while a server runs
-    /// on the data directory; the current database is kept beside it).
+    /// Check BACKUP's integrity, copy its files back, then make it the database (refused
+    /// while a server runs on the data directory; the current database is kept beside it).
     Restore {
-        /// A file written by `hearth backup` or a scheduled backup.
+        /// A directory written by `hearth backup` or a scheduled backup, or a plain
+        /// database file (an older backup, a Litestream restore).
         backup: PathBuf,
     },
     /// Exit 0 if the server at the configured address answers /healthz (for container

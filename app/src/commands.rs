@@ -45,20 +45,7 @@ pub async fn run(command: Command, config: Config) -> Result<(), CommandError> {
         Command::Migrate => migrate(config).await,
         Command::Backup { out } => backup(config, out).await,
         Command::Healthcheck => healthcheck(&config),
-        Command::Restore { backup } => {
-            let db_path = config.database_path();
-            match crate::restore::restore(&backup, &config.data_dir, &db_path) {
-                Ok(kept) => {
-                    println!("restored {} into {}", backup.display(), db_path.display());
-                    if let Some(kept) = kept {
-                        println!("the previous database is kept as {}", kept.display());
-                    }
-                    Ok(())
-                }
-                Err(crate::restore::RestoreError::Refused(m)) => Err(CommandError::Usage(m)),
-                Err(crate::restore::RestoreError::Failed(m)) => Err(CommandError::Failed(m)),
-            }
-        }
+        Command::Restore { backup } => restore(&config, &backup),
         Command::Openapi => {
             println!("{}", crate::openapi::new_document().value());
             Ok(())
@@ -132,6 +119,33 @@ async fn migrate(config: Config) -> Result<(), CommandError> {
     Ok(())
 }
 
+fn restore(config: &Config, backup: &std::path::Path) -> Result<(), CommandError> {
+    let db_path = config.database_path();
+    let restored =
+        crate::restore::restore(backup, &config.data_dir, &db_path).map_err(|e| match e {
+            crate::restore::RestoreError::Refused(m) => CommandError::Usage(m),
+            crate::restore::RestoreError::Failed(m) => CommandError::Failed(m),
+        })?;
+    println!("restored {} into {}", backup.display(), db_path.display());
+    match restored.files {
+        Some(files) => println!(
+            "files: {} copied back ({} bytes), {} already in place",
+            files.files, files.bytes, files.present
+        ),
+        None => println!(
+            "{} is a database file without files: {} was left as it is",
+            backup.display(),
+            crate::backup_format::files_root(&config.data_dir).display()
+        ),
+    }
+    if let Some(kept) = restored.kept {
+        println!("the previous database is kept as {}", kept.display());
+    }
+    Ok(())
+}
+
+/// `hearth backup OUT`: the directory format of `backup_format`, safe while a server
+/// runs on the data directory (it only reads the database and holds off deletions).
 async fn backup(config: Config, out: std::path::PathBuf) -> Result<(), CommandError> {
     let db_path = config.database_path();
     if !db_path.exists() {
@@ -140,17 +154,25 @@ async fn backup(config: Config, out: std::path::PathBuf) -> Result<(), CommandEr
             db_path.display()
         )));
     }
+    let files_root = crate::backup_format::files_root(&config.data_dir);
     let out_for_task = out.clone();
-    tokio::task::spawn_blocking(move || storage::backup_file(&db_path, &out_for_task))
-        .await
-        .map_err(|e| CommandError::Failed(e.to_string()))?
-        .map_err(|e| match e {
-            storage::StorageError::BackupTargetExists(p) => {
-                CommandError::Usage(format!("{} already exists; choose a new file", p.display()))
-            }
-            other => CommandError::Failed(format!("backup failed: {other}")),
-        })?;
-    println!("backup written to {} (integrity check ok)", out.display());
+    let written = tokio::task::spawn_blocking(move || {
+        crate::backup_format::write(&db_path, &files_root, &out_for_task)
+    })
+    .await
+    .map_err(|e| CommandError::Failed(e.to_string()))?
+    .map_err(|e| match e {
+        storage::StorageError::BackupTargetExists(p) => {
+            CommandError::Usage(format!("{} already exists; choose a new name", p.display()))
+        }
+        other => CommandError::Failed(format!("backup failed: {other}")),
+    })?;
+    println!(
+        "backup written to {} (database integrity check ok; {} files, {} bytes)",
+        out.display(),
+        written.files,
+        written.file_bytes
+    );
     Ok(())
 }
 

@@ -4,12 +4,14 @@
 mod access_lines;
 mod api_dispatch;
 pub mod application;
+pub mod backup_format;
 pub mod backups;
 pub mod cli;
 pub mod commands;
 pub mod config;
 mod data_lock;
 mod docs;
+mod file_tree;
 mod health;
 pub mod http;
 mod log_output;

@@ -63,7 +63,9 @@ async fn scheduled_backups_are_verified_and_pruned() {
     let found = backups_in(backup_dir.path());
     assert_eq!(found.len(), 2, "keep = 2: {found:?}");
     for b in &found {
-        assert_eq!(integrity(b), "ok");
+        // Each one a backup directory (backup_format).
+        assert_eq!(integrity(&b.join("hearth.db")), "ok");
+        assert!(b.join("backup.json").is_file());
     }
     let leftovers: Vec<_> = std::fs::read_dir(backup_dir.path())
         .unwrap()
@@ -71,7 +73,7 @@ async fn scheduled_backups_are_verified_and_pruned() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
         .collect();
     assert!(leftovers.is_empty());
-    let newest = rusqlite::Connection::open(found.last().unwrap()).unwrap();
+    let newest = rusqlite::Connection::open(found.last().unwrap().join("hearth.db")).unwrap();
     let n: i64 = newest
         .query_row("SELECT count(*) FROM rec_notes", [], |r| r.get(0))
         .unwrap();

@@ -237,7 +237,7 @@ fn admin_create_then_serve_login_backup_and_sigterm() {
         })
     };
     std::thread::sleep(Duration::from_millis(300));
-    let out = run(d, &["backup", "copy.db"], &[]);
+    let out = run(d, &["backup", "copy"], &[]);
     assert!(
         out.status.success(),
         "{}",
@@ -245,7 +245,8 @@ fn admin_create_then_serve_login_backup_and_sigterm() {
     );
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     assert!(writer.join().unwrap() > 0);
-    let copy = rusqlite::Connection::open(d.join("copy.db")).unwrap();
+    // The backup directory's database (backup_format).
+    let copy = rusqlite::Connection::open(d.join("copy/hearth.db")).unwrap();
     let check: String = copy
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
@@ -254,7 +255,7 @@ fn admin_create_then_serve_login_backup_and_sigterm() {
         .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
         .unwrap();
     assert_eq!(admins, 1);
-    let out = run(d, &["backup", "copy.db"], &[]);
+    let out = run(d, &["backup", "copy"], &[]);
     assert_usage_error(&out, "already exists");
 
     let port = server.addr.rsplit(':').next().unwrap().to_string();

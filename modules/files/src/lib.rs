@@ -89,6 +89,18 @@
 //! check must claim everything it keeps (finished tus uploads not yet attached,
 //! thumbnails), and the store must be Hearth's alone: give Hearth its own bucket.
 //!
+//! # Backups
+//!
+//! ```text
+//! let hold = DeletionHold::acquire(&data_dir.join("files"))?;   // blocking
+//! // snapshot the database, then copy the files: nothing is deleted meanwhile
+//! drop(hold);
+//! ```
+//!
+//! Every local delete (the queue's, the sweep's, a failed upload's clean-up) waits
+//! while a hold lives, in this process or another (`flock`s in the store's root), so
+//! a blob the snapshot references is still there when the copy reaches it.
+//!
 //! # Metrics
 //!
 //! `store.metrics().snapshot()` returns counters (bytes written and read, uploads in
@@ -115,6 +127,7 @@ pub use deletions::{
 pub use error::{BoxError, StoreError};
 pub use ingest::Stored;
 pub use key::{BlobKey, KeyError, MAX_KEY_BYTES, MAX_SEGMENT_BYTES};
+pub use local::DeletionHold;
 pub use metrics::{FilesMetrics, MetricsSnapshot};
 pub use names::{safe_stored_name, MAX_STORED_NAME_BYTES, RANDOM_SUFFIX_LEN};
 pub use sniff::{is_safe_inline_image, sniff_mime, SNIFF_BYTES};

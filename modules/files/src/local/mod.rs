@@ -6,6 +6,7 @@
 //! is either whole under its key or not there at all, and the temporary file is
 //! removed at the next open.
 
+mod hold;
 mod walk;
 mod write;
 
@@ -16,6 +17,7 @@ use crate::store::{BlobMeta, ByteRange, Fetched};
 use bytes::BytesMut;
 use futures_util::stream::{self, BoxStream};
 use futures_util::StreamExt;
+pub use hold::DeletionHold;
 use std::fs;
 use std::io;
 use std::path::PathBuf;
@@ -166,10 +168,13 @@ impl LocalStore {
 
     /// Whether a file was removed. Directories the removal empties are removed too
     /// (up to the root), so deleted records leave no empty directories behind.
+    /// Waits while a backup holds deletions (`DeletionHold`).
     pub(crate) async fn delete(&self, key: &BlobKey) -> Result<bool, StoreError> {
         let path = self.path_of(key);
         let root = self.root.clone();
+        let permit = hold::delete_permit(&root).await?;
         let removed = tokio::task::spawn_blocking(move || -> io::Result<bool> {
+            let _permit = permit;
             match fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(err) if is_missing(&err) => return Ok(false),

@@ -85,7 +85,8 @@ pub async fn collect(stream: files::ByteStream) -> Vec<u8> {
     chunks.concat()
 }
 
-/// Every file under `dir`, recursively, as paths relative to it.
+/// Every file under `dir` but dot-files (the store's locks), recursively, as paths
+/// relative to it.
 pub fn files_under(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
@@ -97,6 +98,11 @@ pub fn files_under(dir: &Path) -> Vec<String> {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 pending.push(path);
+            } else if path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            {
+                // The store's lock files (`.backup-gate.lock`, `.deleting.lock`): no blob.
             } else {
                 out.push(
                     path.strip_prefix(dir)
