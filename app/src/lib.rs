@@ -10,6 +10,8 @@ pub mod commands;
 pub mod config;
 mod data_lock;
 mod docs;
+mod file_work;
+mod files_metrics;
 mod health;
 pub mod http;
 mod log_output;

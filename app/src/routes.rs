@@ -24,6 +24,8 @@ pub struct Services {
     /// The dashboard, served under `/admin`.
     pub admin: admin::Admin,
     pub realtime: realtime::Realtime,
+    /// Whether the file store answers, for `/readyz`.
+    pub file_probe: health::FileStoreProbe,
 }
 
 #[handler]
@@ -98,6 +100,7 @@ pub fn build(
             get(static_files::serve).with(Tag("/static/{path}")),
         )
         .data(services.db)
+        .data(services.file_probe)
         .data(Arc::new(services.auth.clone()) as Arc<dyn kernel::AuditSink>)
         .data(services.auth)
         .data(services.resources)
