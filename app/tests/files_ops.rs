@@ -250,6 +250,29 @@ async fn readyz_reports_the_file_store_without_failing_on_it() {
     assert_eq!(body, json!({"status": "ready", "files": "ok"}));
 }
 
+/// Runs `cmd` to its end; a server that starts serving instead fails the test (killed
+/// after 30 s) rather than hanging it.
+fn output_of(mut cmd: std::process::Command) -> std::process::Output {
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "still running after 30 s: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
 fn assert_usage_error(out: &std::process::Output, needle: &str, secret: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
@@ -267,16 +290,14 @@ fn bad_file_settings_stop_the_start_with_one_line_and_no_secret() {
     let serve = ["serve", "--bind", "127.0.0.1:0", "--data-dir", data];
     let secret = "hunter2-very-secret";
 
-    let out = hearth(d, &serve)
-        .env("HEARTH_FILES_BACKEND", "s3")
-        .output()
-        .unwrap();
+    let mut cmd = hearth(d, &serve);
+    cmd.env("HEARTH_FILES_BACKEND", "s3");
+    let out = output_of(cmd);
     assert_usage_error(&out, "s3_bucket is not set", secret);
 
-    let out = hearth(d, &serve)
-        .args(["--files-backend", "azure"])
-        .output()
-        .unwrap();
+    let mut cmd = hearth(d, &serve);
+    cmd.args(["--files-backend", "azure"]);
+    let out = output_of(cmd);
     assert_usage_error(
         &out,
         "invalid files_backend \"azure\" (from --files-backend)",
@@ -284,10 +305,9 @@ fn bad_file_settings_stop_the_start_with_one_line_and_no_secret() {
     );
 
     // S3 settings while the backend is local would be silently ignored.
-    let out = hearth(d, &serve)
-        .env("HEARTH_S3_SECRET_ACCESS_KEY", secret)
-        .output()
-        .unwrap();
+    let mut cmd = hearth(d, &serve);
+    cmd.env("HEARTH_S3_SECRET_ACCESS_KEY", secret);
+    let out = output_of(cmd);
     assert_usage_error(
         &out,
         "s3_secret_access_key set but files_backend is \"local\"",
@@ -302,7 +322,8 @@ fn bad_file_settings_stop_the_start_with_one_line_and_no_secret() {
         ),
     )
     .unwrap();
-    let out = hearth(d, &serve).output().unwrap();
+    let cmd = hearth(d, &serve);
+    let out = output_of(cmd);
     assert_usage_error(
         &out,
         "s3_endpoint \"s3.example.org\" is not an http",
@@ -316,12 +337,11 @@ fn bad_file_settings_stop_the_start_with_one_line_and_no_secret() {
          s3_endpoint = \"http://127.0.0.1:9\"\ns3_access_key_id = \"id\"\n",
     )
     .unwrap();
-    let out = hearth(d, &serve)
-        .env(
-            "HEARTH_S3_SECRET_ACCESS_KEY_FILE",
-            d.join("missing-secret").to_str().unwrap(),
-        )
-        .output()
-        .unwrap();
+    let mut cmd = hearth(d, &serve);
+    cmd.env(
+        "HEARTH_S3_SECRET_ACCESS_KEY_FILE",
+        d.join("missing-secret").to_str().unwrap(),
+    );
+    let out = output_of(cmd);
     assert_usage_error(&out, "cannot read s3_secret_access_key_file", secret);
 }
