@@ -100,6 +100,29 @@ mod tests {
     }
 
     #[test]
+    fn the_whole_configuration_reads_the_env_and_never_shows_the_secret() {
+        let env = |name: &str| {
+            let value = match name {
+                "HEARTH_FILES_BACKEND" => "s3",
+                "HEARTH_S3_BUCKET" => "hearth-files",
+                "HEARTH_S3_ACCESS_KEY_ID" => "AKIA",
+                "HEARTH_S3_SECRET_ACCESS_KEY" => "hunter2-secret",
+                "HEARTH_S3_PATH_STYLE" => "yes",
+                _ => return None,
+            };
+            Some(value.to_string())
+        };
+        let config =
+            super::super::sources::resolve(&super::super::Flags::default(), &env, None).unwrap();
+        assert_eq!(config.files.files_backend, FilesBackend::S3);
+        assert_eq!(config.files.s3_bucket.as_deref(), Some("hearth-files"));
+        assert!(config.files.s3_path_style);
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2-secret"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+    }
+
+    #[test]
     fn bad_combinations_are_refused_by_name_without_the_secret() {
         let err = resolve_with(&[("files_backend", "gcs")]).unwrap_err();
         assert!(err.0.starts_with("invalid files_backend \"gcs\""), "{err}");
