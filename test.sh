@@ -48,6 +48,9 @@ fi
 step "files: the S3 backend against a real S3 API (moto_server on loopback; ops/files)"
 ops/files/s3_test.sh
 
+step "files: file fields on S3 through the app, and uploads while S3 is down (moto_server; ops/files)"
+ops/files/app_s3.sh
+
 step "OpenAPI contract test (schemathesis: every check, every phase)"
 ops/contract/run.sh
 

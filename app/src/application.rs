@@ -28,6 +28,8 @@ pub enum StartError {
     Locked(String),
     #[error("cannot load collections: {0}")]
     Resources(String),
+    #[error("cannot open the file store: {0}")]
+    Files(String),
     #[error("cannot read the stored settings: {0}")]
     Settings(String),
     #[error("cannot normalise the stored email addresses: {0}")]
@@ -53,9 +55,9 @@ pub struct Application {
     /// Realtime streams: ended first when the server shuts down, since they would
     /// otherwise hold the drain for its whole timeout.
     realtime: realtime::Realtime,
-    /// Removes the blobs that committed writes stopped referencing (stopped before the
-    /// database closes).
-    file_deletions: files::DeletionQueue,
+    /// The deletion queue, the orphan sweep and the files metrics' refresh (stopped
+    /// before the database closes).
+    file_work: crate::file_work::FileWork,
     /// The file store (local or S3) records' files live in.
     files: files::BlobStore,
     downloads: downloads::Downloads,
@@ -204,6 +206,13 @@ impl Application {
         config.ensure_data_dir_writable()?;
         let lock = DataDirLock::acquire(&config.data_dir)
             .map_err(|e| StartError::Locked(e.to_string()))?;
+        // Before the database, so that bad S3 settings (a secret file that cannot be
+        // read) stop the start as the configuration errors they are, before any work.
+        let blob_store =
+            files::BlobStore::open(&config.files, &config.data_dir).map_err(|e| match e {
+                files::OpenError::Config(c) => StartError::Config(ConfigError(c.0)),
+                files::OpenError::Store(s) => StartError::Files(s.to_string()),
+            })?;
         let db = open_database(&config).await?;
         let auth = auth_service(db.clone(), &config);
         if let Err(e) = auth.normalize_stored_emails().await {
@@ -214,15 +223,22 @@ impl Application {
         let resources = Resources::load(db.clone(), docs.clone())
             .await
             .map_err(|e| StartError::Resources(e.to_string()))?;
-        let blob_store = files::BlobStore::open(&files::FilesConfig::default(), &config.data_dir)
-            .map_err(|e| StartError::Resources(format!("file store: {e}")))?;
-        let file_deletions =
-            files::DeletionQueue::start(db.clone(), blob_store.clone(), Default::default());
         let resources = resources.with_files(blob_store.clone());
         // After `Resources::load`, which gives tables from before the feed their triggers.
         // Dropped (and so stopped) with the rest if a later step fails.
         let feed = feed::Feed::start(db.clone(), config.realtime);
         let observability = observability(&db, &resources);
+        let files_metrics = crate::files_metrics::FilesMetricsExport::new(blob_store.clone());
+        observability
+            .metrics()
+            .register(|registry| files_metrics.register(registry));
+        let file_work = crate::file_work::FileWork::start(
+            db.clone(),
+            blob_store.clone(),
+            resources.clone(),
+            &files_metrics,
+            config.files_schedule,
+        );
         let realtime_metrics = realtime::RealtimeMetrics::default();
         observability
             .metrics()
@@ -264,6 +280,7 @@ impl Application {
             admin,
             realtime: realtime.clone(),
             downloads: downloads.clone(),
+            file_probe: crate::health::FileStoreProbe::new(blob_store.clone()),
         };
         let http = crate::http::HttpOptions::from_config(&config, tls.is_some());
         let rate_limit = crate::http::RateLimit::new(crate::config::RateLimits::configured(
@@ -307,7 +324,7 @@ impl Application {
             resources,
             feed,
             realtime,
-            file_deletions,
+            file_work,
             files: blob_store,
             downloads,
             config,
@@ -403,7 +420,7 @@ impl Application {
             let _ = metrics.await;
         }
         self.feed.stop();
-        self.file_deletions.stop();
+        self.file_work.stop();
         self.db.close().await?;
         tracing::info!("stopped cleanly");
         Ok(())

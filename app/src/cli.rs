@@ -194,6 +194,30 @@ pub struct SettingArgs {
     /// Events a stream may fall behind before it ends with `overflow` [env: HEARTH_REALTIME_BUFFER]
     #[arg(long, global = true, value_name = "N")]
     pub realtime_buffer: Option<String>,
+    /// Where file fields keep their blobs: local (DATA_DIR/files) or s3 [env: HEARTH_FILES_BACKEND] [default: local]
+    #[arg(long, global = true, value_name = "BACKEND")]
+    pub files_backend: Option<String>,
+    /// The S3 service's URL, e.g. https://s3.eu-central-1.amazonaws.com [env: HEARTH_S3_ENDPOINT] [default: AWS's for s3_region]
+    #[arg(long, global = true, value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+    /// The bucket files are stored in; Hearth's alone [env: HEARTH_S3_BUCKET]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub s3_bucket: Option<String>,
+    /// The bucket's region [env: HEARTH_S3_REGION] [default: us-east-1]
+    #[arg(long, global = true, value_name = "REGION")]
+    pub s3_region: Option<String>,
+    /// S3 access key id; without it, the AWS environment's credentials [env: HEARTH_S3_ACCESS_KEY_ID]
+    #[arg(long, global = true, value_name = "ID")]
+    pub s3_access_key_id: Option<String>,
+    /// S3 secret key; prefer the environment or s3_secret_access_key_file, as flags show up in `ps` [env: HEARTH_S3_SECRET_ACCESS_KEY]
+    #[arg(long, global = true, value_name = "SECRET")]
+    pub s3_secret_access_key: Option<String>,
+    /// A file holding the S3 secret key [env: HEARTH_S3_SECRET_ACCESS_KEY_FILE]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub s3_secret_access_key_file: Option<String>,
+    /// Path-style S3 URLs (endpoint/bucket/key), for MinIO and most self-hosted services [env: HEARTH_S3_PATH_STYLE] [default: false]
+    #[arg(long, global = true, value_name = "BOOL")]
+    pub s3_path_style: Option<String>,
 }
 
 impl SettingArgs {
@@ -263,6 +287,14 @@ impl SettingArgs {
             ),
             ("realtime_max_streams", &self.realtime_max_streams),
             ("realtime_buffer", &self.realtime_buffer),
+            ("files_backend", &self.files_backend),
+            ("s3_endpoint", &self.s3_endpoint),
+            ("s3_bucket", &self.s3_bucket),
+            ("s3_region", &self.s3_region),
+            ("s3_access_key_id", &self.s3_access_key_id),
+            ("s3_secret_access_key", &self.s3_secret_access_key),
+            ("s3_secret_access_key_file", &self.s3_secret_access_key_file),
+            ("s3_path_style", &self.s3_path_style),
         ];
         for (name, value) in given {
             if let Some(v) = value {

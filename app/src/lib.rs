@@ -12,6 +12,8 @@ pub mod config;
 mod data_lock;
 mod docs;
 mod file_tree;
+mod file_work;
+mod files_metrics;
 mod health;
 pub mod http;
 mod log_output;

@@ -25,6 +25,8 @@ pub struct Services {
     pub admin: admin::Admin,
     pub realtime: realtime::Realtime,
     pub downloads: downloads::Downloads,
+    /// Whether the file store answers, for `/readyz`.
+    pub file_probe: health::FileStoreProbe,
 }
 
 #[handler]
@@ -100,6 +102,7 @@ pub fn build(
             get(static_files::serve).with(Tag("/static/{path}")),
         )
         .data(services.db)
+        .data(services.file_probe)
         .data(Arc::new(services.auth.clone()) as Arc<dyn kernel::AuditSink>)
         .data(services.auth)
         .data(services.resources)

@@ -2,6 +2,7 @@
 //! validated once at start-up. A bad value stops the process with a one-line reason
 //! (exit 2) before anything is served.
 
+mod files;
 mod parse;
 mod realtime;
 mod security;
@@ -67,6 +68,31 @@ pub struct Config {
     pub realtime: feed::FeedConfig,
     /// Realtime streams: caps, buffer, heartbeat and re-check timings.
     pub realtime_streams: ::realtime::RealtimeConfig,
+    /// Where file fields keep their blobs (`files_backend`, `s3_*`); its `Debug` hides
+    /// the secret key.
+    pub files: ::files::FilesConfig,
+    /// When the file store's background work runs (the orphan sweep, the storage-used
+    /// gauge); set in code, e.g. by tests.
+    pub files_schedule: FilesSchedule,
+}
+
+/// Timings of the file store's background work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FilesSchedule {
+    /// The orphan sweep: at start, then every 6 h, for blobs older than 1 h.
+    pub sweep: ::files::SweepConfig,
+    /// How often the storage used per collection is recounted by listing the store
+    /// (default 1 h: on S3 one LIST request per 1,000 objects).
+    pub usage_every: Duration,
+}
+
+impl Default for FilesSchedule {
+    fn default() -> Self {
+        FilesSchedule {
+            sweep: ::files::SweepConfig::default(),
+            usage_every: Duration::from_secs(60 * 60),
+        }
+    }
 }
 
 /// A setting that must never be printed: `Debug` shows `<redacted>`.
@@ -181,6 +207,18 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "10000",
     ),
     ("realtime_buffer", "HEARTH_REALTIME_BUFFER", "1000"),
+    ("files_backend", "HEARTH_FILES_BACKEND", "local"),
+    ("s3_endpoint", "HEARTH_S3_ENDPOINT", ""),
+    ("s3_bucket", "HEARTH_S3_BUCKET", ""),
+    ("s3_region", "HEARTH_S3_REGION", ""),
+    ("s3_access_key_id", "HEARTH_S3_ACCESS_KEY_ID", ""),
+    ("s3_secret_access_key", "HEARTH_S3_SECRET_ACCESS_KEY", ""),
+    (
+        "s3_secret_access_key_file",
+        "HEARTH_S3_SECRET_ACCESS_KEY_FILE",
+        "",
+    ),
+    ("s3_path_style", "HEARTH_S3_PATH_STYLE", "false"),
 ];
 
 /// A configuration problem, as the one line printed before exiting with status 2.

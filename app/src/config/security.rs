@@ -195,7 +195,7 @@ fn list(v: &str) -> Vec<String> {
         .collect()
 }
 
-fn boolean(v: &str) -> Result<bool, String> {
+pub(super) fn boolean(v: &str) -> Result<bool, String> {
     match v.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),

@@ -211,6 +211,7 @@ pub(super) fn resolve(
     let security = super::security::resolve(&field)?;
     let realtime = super::realtime::resolve(&field)?;
     let realtime_streams = super::realtime::resolve_streams(&field)?;
+    let files = super::files::resolve(&field)?;
     let backup_interval = one(
         &field("backup_interval"),
         "backup_interval",
@@ -279,6 +280,8 @@ pub(super) fn resolve(
         admin_sessions: admin::SessionLimits::default(),
         realtime,
         realtime_streams,
+        files,
+        files_schedule: super::FilesSchedule::default(),
     })
 }
 

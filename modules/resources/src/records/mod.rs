@@ -5,5 +5,6 @@ pub mod cursor;
 pub mod file_names;
 pub mod files;
 pub mod list;
+mod references;
 pub mod service;
 mod snapshot;
