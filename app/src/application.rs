@@ -215,6 +215,14 @@ impl Application {
             .map_err(|e| StartError::Resources(format!("file store: {e}")))?;
         let file_deletions =
             files::DeletionQueue::start(db.clone(), blob_store.clone(), Default::default());
+        let uploads = files::tus::Uploads::open(
+            db.clone(),
+            blob_store.clone(),
+            &config.data_dir,
+            config.uploads,
+            crate::upload_limits::lookup(&resources),
+        )
+        .map_err(|e| StartError::Resources(format!("tus uploads: {e}")))?;
         let resources = resources.with_files(blob_store);
         // After `Resources::load`, which gives tables from before the feed their triggers.
         // Dropped (and so stopped) with the rest if a later step fails.
@@ -248,6 +256,7 @@ impl Application {
             observability,
             admin,
             realtime: realtime.clone(),
+            uploads,
         };
         let http = crate::http::HttpOptions::from_config(&config, tls.is_some());
         let rate_limit = crate::http::RateLimit::new(crate::config::RateLimits::configured(

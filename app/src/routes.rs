@@ -24,6 +24,8 @@ pub struct Services {
     /// The dashboard, served under `/admin`.
     pub admin: admin::Admin,
     pub realtime: realtime::Realtime,
+    /// tus uploads, served under `/api/v1/uploads`.
+    pub uploads: files::tus::Uploads,
 }
 
 #[handler]
@@ -75,6 +77,7 @@ pub fn build(
                     http.max_concurrent_lists,
                 ),
                 realtime: realtime::RealtimeEndpoint::new(services.realtime.clone()),
+                uploads: files::tus::UploadsEndpoint::new(services.uploads.clone()),
             }
             // Authenticate outside, so the rate limit knows the caller; the auth
             // endpoints and bad tokens are limited by address before it.

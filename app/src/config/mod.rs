@@ -67,6 +67,9 @@ pub struct Config {
     pub realtime: feed::FeedConfig,
     /// Realtime streams: caps, buffer, heartbeat and re-check timings.
     pub realtime_streams: ::realtime::RealtimeConfig,
+    /// tus uploads: expiry (24 h), the largest upload, the sweep; set in code, e.g. by
+    /// tests.
+    pub uploads: files::tus::UploadsConfig,
 }
 
 /// A setting that must never be printed: `Debug` shows `<redacted>`.

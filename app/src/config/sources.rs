@@ -279,6 +279,7 @@ pub(super) fn resolve(
         admin_sessions: admin::SessionLimits::default(),
         realtime,
         realtime_streams,
+        uploads: files::tus::UploadsConfig::default(),
     })
 }
 

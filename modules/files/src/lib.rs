@@ -89,6 +89,11 @@
 //! check must claim everything it keeps (finished tus uploads not yet attached,
 //! thumbnails), and the store must be Hearth's alone: give Hearth its own bucket.
 //!
+//! # Resumable uploads
+//!
+//! `tus` serves tus 1.0 uploads (`Uploads`, `UploadsEndpoint`): bytes staged under
+//! `<data_dir>/uploads/`, then moved into the store by `Uploads::take`. See its docs.
+//!
 //! # Metrics
 //!
 //! `store.metrics().snapshot()` returns counters (bytes written and read, uploads in
@@ -107,6 +112,7 @@ mod s3;
 mod sniff;
 mod store;
 mod sweep;
+pub mod tus;
 
 pub use config::{ConfigError, FilesBackend, FilesConfig, S3Settings, DEFAULT_S3_REGION};
 pub use deletions::{

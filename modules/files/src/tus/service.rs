@@ -1,0 +1,414 @@
+//! `Uploads`: creating, reading, appending to and terminating tus uploads. The HTTP
+//! side (endpoint.rs) only translates headers to these calls and their results back.
+
+use super::config::UploadsConfig;
+use super::error::UploadError;
+use super::locks::{Held, Locks, RunningHash};
+use super::repo::{self, Row};
+use super::staging::{hex, Staging};
+use crate::store::BlobStore;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use kernel::{clock, FieldCode, FieldError};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+use storage::Db;
+use tokio::io::AsyncWriteExt;
+
+/// The largest file the `field` of `collection` accepts (its `max_size`), or `None`
+/// when there is no such collection or it is not a file field. The app implements it
+/// with the collection registry.
+pub type UploadLimit = Arc<dyn Fn(&str, &str) -> Option<u64> + Send + Sync>;
+
+/// The tus uploads of one server. Cheap to clone.
+#[derive(Clone)]
+pub struct Uploads {
+    pub(super) inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    pub db: Db,
+    pub store: BlobStore,
+    pub staging: Staging,
+    pub config: UploadsConfig,
+    pub limit: UploadLimit,
+    pub locks: Locks,
+    /// Dropped with the last `Uploads`, which ends the expiry task.
+    pub _alive: tokio::sync::watch::Sender<()>,
+}
+
+/// One upload as its owner may see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadInfo {
+    pub id: String,
+    /// `Upload-Length`.
+    pub length: u64,
+    /// The acknowledged bytes (`Upload-Offset`).
+    pub offset: u64,
+    /// `Upload-Metadata`, decoded.
+    pub metadata: BTreeMap<String, String>,
+    /// When an unfinished upload expires (RFC 3339), or a finished one unattached.
+    pub expires_at: String,
+    /// SHA-256 of the whole file (lowercase hex), once every byte arrived.
+    pub sha256_hex: Option<String>,
+}
+
+impl UploadInfo {
+    pub fn is_finished(&self) -> bool {
+        self.sha256_hex.is_some()
+    }
+
+    /// The client's file name (`filename` metadata), if it gave one.
+    pub fn filename(&self) -> Option<&str> {
+        self.metadata.get("filename").map(String::as_str)
+    }
+
+    /// The collection and file field it was created for.
+    pub fn target(&self) -> Option<(&str, &str)> {
+        Some((
+            self.metadata.get("collection")?.as_str(),
+            self.metadata.get("field")?.as_str(),
+        ))
+    }
+
+    pub(super) fn of(row: &Row) -> UploadInfo {
+        UploadInfo {
+            id: row.id.clone(),
+            length: row.length,
+            offset: row.offset,
+            metadata: row.metadata.clone(),
+            expires_at: row.expires_at.clone(),
+            sha256_hex: row.sha256.clone(),
+        }
+    }
+}
+
+/// What a PATCH declares about its chunk.
+pub(super) struct Chunk {
+    pub offset: u64,
+    /// `Upload-Checksum`'s SHA-256 of the body.
+    pub checksum: Option<[u8; 32]>,
+    /// `Content-Length`, when sent.
+    pub declared: Option<u64>,
+}
+
+impl Uploads {
+    /// Opens the staging directory `<data_dir>/uploads/` (blocking: call at start-up)
+    /// and starts the expiry task on the current tokio runtime (it ends when the last
+    /// clone is dropped or the database closes).
+    pub fn open(
+        db: Db,
+        store: BlobStore,
+        data_dir: &Path,
+        config: UploadsConfig,
+        limit: UploadLimit,
+    ) -> io::Result<Uploads> {
+        let staging = Staging::open(data_dir.join("uploads"))?;
+        let (alive, watching) = tokio::sync::watch::channel(());
+        let uploads = Uploads {
+            inner: Arc::new(Inner {
+                db,
+                store,
+                staging,
+                config,
+                limit,
+                locks: Locks::default(),
+                _alive: alive,
+            }),
+        };
+        super::expiry::start(&uploads, watching);
+        Ok(uploads)
+    }
+
+    pub fn config(&self) -> &UploadsConfig {
+        &self.inner.config
+    }
+
+    pub(super) async fn lock(&self, id: &str) -> Result<Held, UploadError> {
+        self.inner
+            .locks
+            .lock(id, self.inner.config.lock_wait)
+            .await
+            .ok_or(UploadError::Busy)
+    }
+
+    /// The row of `id` if it belongs to `owner` and has not expired.
+    pub(super) async fn load(&self, id: &str, owner: &str) -> Result<Row, UploadError> {
+        if !kernel::ids::is_uuid(id) {
+            return Err(UploadError::NotFound);
+        }
+        let key = id.to_owned();
+        let row = self
+            .inner
+            .db
+            .read(move |conn| repo::get(conn, &key).map_err(UploadError::from))
+            .await?;
+        match row {
+            Some(row) if row.owner_id == owner => {
+                if row.is_expired(&clock::now()) {
+                    Err(UploadError::Expired)
+                } else {
+                    Ok(row)
+                }
+            }
+            _ => Err(UploadError::NotFound),
+        }
+    }
+
+    /// Creates an upload of `length` bytes for `owner`; `metadata` must name the
+    /// `collection` and `field` it is for.
+    pub async fn create(
+        &self,
+        owner: &str,
+        length: u64,
+        metadata: BTreeMap<String, String>,
+    ) -> Result<UploadInfo, UploadError> {
+        let limit = self.limit_for(&metadata)?;
+        if length > limit {
+            return Err(UploadError::TooLarge { limit });
+        }
+        let now = clock::now();
+        let finished = length == 0;
+        let row = Row {
+            id: kernel::ids::new_id(),
+            owner_id: owner.to_owned(),
+            length,
+            offset: 0,
+            metadata,
+            created_at: now.clone(),
+            expires_at: clock::from_now(self.inner.config.ttl),
+            finished_at: finished.then(|| now.clone()),
+            sha256: finished.then(|| hex(&Sha256::digest([]))),
+        };
+        let insert = row.clone();
+        self.inner
+            .db
+            .write(move |conn| repo::insert(conn, &insert).map_err(UploadError::from))
+            .await?;
+        // After the row: a crash between leaves a row whose file `reconcile` makes.
+        self.inner.staging.create(&row.id).await?;
+        Ok(UploadInfo::of(&row))
+    }
+
+    fn limit_for(&self, metadata: &BTreeMap<String, String>) -> Result<u64, UploadError> {
+        let required = |key: &str| {
+            FieldError::new(
+                format!("Upload-Metadata.{key}"),
+                FieldCode::Required,
+                format!("name the {key} the file is for"),
+            )
+        };
+        let (collection, field) = match (metadata.get("collection"), metadata.get("field")) {
+            (Some(c), Some(f)) => (c, f),
+            (c, f) => {
+                let mut errors = Vec::new();
+                if c.is_none() {
+                    errors.push(required("collection"));
+                }
+                if f.is_none() {
+                    errors.push(required("field"));
+                }
+                return Err(UploadError::Invalid(errors));
+            }
+        };
+        let field_limit = (self.inner.limit)(collection, field).ok_or_else(|| {
+            UploadError::Invalid(vec![FieldError::new(
+                "Upload-Metadata.field",
+                FieldCode::Invalid,
+                format!("`{collection}` has no file field `{field}`"),
+            )])
+        })?;
+        Ok(field_limit.min(self.inner.config.max_size))
+    }
+
+    /// The upload as HEAD reports it (waiting for a PATCH in progress to finish).
+    pub async fn status(&self, id: &str, owner: &str) -> Result<UploadInfo, UploadError> {
+        let mut held = self.lock(id).await?;
+        let mut row = self.load(id, owner).await?;
+        row.offset = self.settle(&row, &mut held).await?;
+        Ok(UploadInfo::of(&row))
+    }
+
+    /// Makes the staging file hold exactly the acknowledged bytes and returns their
+    /// count: bytes of a PATCH that never committed are cut off; if the disk lost
+    /// acknowledged bytes, the offset goes back to what is there (the client resends).
+    async fn settle(&self, row: &Row, held: &mut Held) -> Result<u64, UploadError> {
+        let len = self.inner.staging.reconcile(&row.id, row.offset).await?;
+        if len < row.offset {
+            tracing::warn!(upload = %row.id, acknowledged = row.offset, found = len,
+                "a staged upload lost acknowledged bytes; its offset goes back");
+            held.hash = None;
+            let (id, expires) = (row.id.clone(), row.expires_at.clone());
+            self.inner
+                .db
+                .write(move |conn| {
+                    repo::advance(conn, &id, len, &expires, None).map_err(UploadError::from)
+                })
+                .await?;
+        }
+        Ok(len)
+    }
+
+    /// Appends the body of a PATCH. Runs on a task of its own: a client that goes away
+    /// drops the request, but what arrived must still be made durable and counted.
+    pub(super) async fn append<S>(
+        &self,
+        id: &str,
+        owner: &str,
+        chunk: Chunk,
+        body: S,
+    ) -> Result<UploadInfo, UploadError>
+    where
+        S: Stream<Item = io::Result<Bytes>> + Send + Unpin + 'static,
+    {
+        let (this, id, owner) = (self.clone(), id.to_owned(), owner.to_owned());
+        tokio::spawn(async move { this.append_now(&id, &owner, chunk, body).await })
+            .await
+            .unwrap_or_else(|e| Err(UploadError::Io(io::Error::other(e.to_string()))))
+    }
+
+    async fn append_now<S>(
+        &self,
+        id: &str,
+        owner: &str,
+        chunk: Chunk,
+        mut body: S,
+    ) -> Result<UploadInfo, UploadError>
+    where
+        S: Stream<Item = io::Result<Bytes>> + Unpin,
+    {
+        let mut held = self.lock(id).await?;
+        let mut row = self.load(id, owner).await?;
+        let start = self.settle(&row, &mut held).await?;
+        if chunk.offset != start {
+            return Err(UploadError::OffsetMismatch {
+                current: start,
+                sent: chunk.offset,
+            });
+        }
+        let remaining = row.length - start;
+        if row.is_finished() {
+            // Every byte is there: only an empty PATCH is in order.
+            while let Some(item) = body.next().await {
+                if item.is_ok_and(|b| !b.is_empty()) {
+                    return Err(UploadError::TooLarge { limit: row.length });
+                }
+            }
+            return Ok(UploadInfo::of(&row));
+        }
+        if chunk.declared.is_some_and(|n| n > remaining) {
+            return Err(UploadError::TooLarge { limit: row.length });
+        }
+        // The hash of the whole file so far, if this process saw every byte of it.
+        let before = held.hash.take().filter(|h| h.offset == start).or_else(|| {
+            (start == 0).then(|| RunningHash {
+                offset: 0,
+                hasher: Sha256::new(),
+            })
+        });
+        let mut running = before.clone();
+        let mut chunk_hash = chunk.checksum.map(|_| Sha256::new());
+        let mut file = self.inner.staging.open_at(id, start).await?;
+        let mut written = 0u64;
+        let mut failure = None;
+        while let Some(item) = body.next().await {
+            let bytes = match item {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    failure = Some(UploadError::Body(e));
+                    break;
+                }
+            };
+            if written + bytes.len() as u64 > remaining {
+                failure = Some(UploadError::TooLarge { limit: row.length });
+                break;
+            }
+            if let Err(e) = file.write_all(&bytes).await {
+                failure = Some(UploadError::Io(e));
+                break;
+            }
+            written += bytes.len() as u64;
+            if let Some(h) = chunk_hash.as_mut() {
+                h.update(&bytes);
+            }
+            if let Some(r) = running.as_mut() {
+                r.hasher.update(&bytes);
+            }
+        }
+        let flushed = file.flush().await;
+        let mismatch = match (chunk.checksum, chunk_hash) {
+            (Some(want), Some(got)) if failure.is_none() => got.finalize().as_slice() != want,
+            _ => false,
+        };
+        // Kept: a whole chunk that matched its checksum, or whatever arrived of one
+        // without a checksum that the client cut off.
+        let keep = !mismatch
+            && flushed.is_ok()
+            && match &failure {
+                None => true,
+                Some(UploadError::Body(_)) => chunk.checksum.is_none(),
+                Some(_) => false,
+            };
+        if !keep {
+            drop(file);
+            self.inner.staging.reconcile(id, start).await?;
+            held.hash = before;
+            return Err(match (failure, flushed) {
+                (Some(f), _) => f,
+                (None, Err(e)) => UploadError::Io(e),
+                (None, Ok(())) => UploadError::ChecksumMismatch,
+            });
+        }
+        // Durable before the offset is acknowledged, in the table or to the client.
+        file.sync_data().await?;
+        drop(file);
+        let offset = start + written;
+        let sha256 = if offset == row.length {
+            Some(match running.take() {
+                Some(r) => hex(&r.hasher.finalize()),
+                None => self.inner.staging.sha256_hex(id).await?,
+            })
+        } else {
+            None
+        };
+        let expires = clock::from_now(self.inner.config.ttl);
+        let (key, at, digest) = (id.to_owned(), expires.clone(), sha256.clone());
+        self.inner
+            .db
+            .write(move |conn| {
+                repo::advance(conn, &key, offset, &at, digest.as_deref()).map_err(UploadError::from)
+            })
+            .await?;
+        held.hash = running.map(|mut r| {
+            r.offset = offset;
+            r
+        });
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
+        row.offset = offset;
+        row.expires_at = expires;
+        row.sha256 = sha256;
+        Ok(UploadInfo::of(&row))
+    }
+
+    /// Removes the upload and its bytes (DELETE).
+    pub async fn terminate(&self, id: &str, owner: &str) -> Result<(), UploadError> {
+        let mut held = self.lock(id).await?;
+        self.load(id, owner).await?;
+        let key = id.to_owned();
+        self.inner
+            .db
+            .write(move |conn| repo::delete(conn, &key).map_err(UploadError::from))
+            .await?;
+        held.hash = None;
+        // A file left by a failure here has no row: the expiry task removes it.
+        if let Err(e) = self.inner.staging.remove(id).await {
+            tracing::warn!(upload = id, error = %e, "could not remove a terminated upload's file");
+        }
+        Ok(())
+    }
+}
