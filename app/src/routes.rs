@@ -85,6 +85,7 @@ pub fn build(
             .with(NoteCaller)
             .with(Authenticate::new(services.auth.clone()))
             .with(rate_limit.by_address(false))
+            .with(http::TusResumable)
             .with(api_tags),
         )
         .nest(

@@ -240,3 +240,29 @@ async fn unknown_uploads_are_404() {
         refused(r, 404, "not_found").await;
     }
 }
+
+#[tokio::test]
+async fn refusals_from_in_front_of_the_endpoint_carry_tus_resumable_too() {
+    let t = setup().await;
+    // A bad token is refused by the authentication middleware, before the endpoint.
+    let r = t
+        .tus(
+            Method::HEAD,
+            "/api/v1/uploads/0190abcd-0000-7000-8000-000000000000",
+            Some("hth_not_a_token"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers()["tus-resumable"], "1.0.0");
+    // Other paths are not tus's.
+    let r = t
+        .app
+        .req(Method::GET, "/api/v1/papers", Some("hth_not_a_token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(!r.headers().contains_key("tus-resumable"));
+}

@@ -245,3 +245,32 @@ async fn a_patch_with_a_checksum_cut_off_midway_keeps_nothing() {
     );
     assert_eq!(std::fs::read(t.staged(&path)).unwrap(), data);
 }
+
+#[tokio::test]
+async fn a_browser_tus_client_may_read_the_tus_headers() {
+    let origin = "https://app.example.org";
+    let t = setup_config(|c| c.security.cors.origins = vec![origin.into()]).await;
+    let path = t.create(3).await;
+    let r = t
+        .tus(Method::HEAD, &path, Some(&t.token))
+        .header("Origin", origin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["access-control-allow-origin"], origin);
+    let exposed = r.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap();
+    for name in [
+        "Location",
+        "Upload-Offset",
+        "Upload-Length",
+        "Upload-Expires",
+        "Tus-Resumable",
+    ] {
+        assert!(
+            exposed.split(", ").any(|e| e == name),
+            "{name} in {exposed}"
+        );
+    }
+}

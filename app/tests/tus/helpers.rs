@@ -28,7 +28,11 @@ pub async fn setup() -> Tus {
 /// The app with a `papers` collection (`attachment`: a file field, `title`: text) and a
 /// user.
 pub async fn setup_with(adjust: impl FnOnce(&mut UploadsConfig)) -> Tus {
-    let app = spawn_app_with(|config| adjust(&mut config.uploads)).await;
+    setup_config(|config| adjust(&mut config.uploads)).await
+}
+
+pub async fn setup_config(adjust: impl FnOnce(&mut hearth::Config)) -> Tus {
+    let app = spawn_app_with(adjust).await;
     let admin = app.admin_token().await;
     let r = app
         .create_collection(
