@@ -266,3 +266,44 @@ async fn refusals_from_in_front_of_the_endpoint_carry_tus_resumable_too() {
     assert_eq!(r.status(), 401);
     assert!(!r.headers().contains_key("tus-resumable"));
 }
+
+#[tokio::test]
+async fn a_read_only_token_may_look_at_an_upload_but_not_change_it() {
+    let t = setup().await;
+    let path = t.create(3).await;
+    let r = t
+        .app
+        .req(Method::POST, "/api/v1/auth/tokens", Some(&t.token))
+        .json(&serde_json::json!({"name": "ro", "scopes": ["read"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let read_only = r.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(t.head_as(&path, &read_only).await.status(), 200);
+    refused(
+        t.create_as(&read_only, 3, &for_attachment("a")).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let r = t
+        .tus(Method::PATCH, &path, Some(&read_only))
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", "0")
+        .body("abc")
+        .send()
+        .await
+        .unwrap();
+    refused(r, 403, "forbidden").await;
+    let r = t
+        .tus(Method::DELETE, &path, Some(&read_only))
+        .send()
+        .await
+        .unwrap();
+    refused(r, 403, "forbidden").await;
+    assert_eq!(t.offset(&path).await, 0);
+}

@@ -30,6 +30,14 @@ async fn options_advertise_tus_and_its_extensions() {
             files::tus::DEFAULT_MAX_SIZE.to_string().as_str()
         );
     }
+    // Upload ids are UUIDs: any other is no upload.
+    let r = t
+        .app
+        .req(Method::OPTIONS, "/api/v1/uploads/nope", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
 }
 
 #[tokio::test]

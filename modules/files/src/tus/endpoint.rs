@@ -8,7 +8,7 @@ use super::error::UploadError;
 use super::protocol::{self, TUS_VERSION};
 use super::service::{Chunk, UploadInfo, Uploads};
 use futures_util::TryStreamExt;
-use kernel::{Problem, ProblemCode, RequestId, RouteTemplate};
+use kernel::{Problem, ProblemCode, RequestId, RouteTemplate, Scope};
 use poem::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use poem::{Endpoint, Request, Response, Result};
 use std::borrow::Cow;
@@ -113,6 +113,12 @@ impl UploadsEndpoint {
             "OPTIONS, POST"
         };
         if method == Method::OPTIONS {
+            // Upload ids are UUIDs: anything else names no upload.
+            if id.is_some_and(|id| !kernel::ids::is_uuid(id)) {
+                return Err(Problem::not_found()
+                    .with_detail("no upload with this id")
+                    .into());
+            }
             return Ok(self.options());
         }
         let known = if id.is_some() {
@@ -133,6 +139,17 @@ impl UploadsEndpoint {
             )
             .into());
         };
+        // Creating, sending and removing change things, as record writes do.
+        let scope = if method == Method::HEAD {
+            Scope::Read
+        } else {
+            Scope::Write
+        };
+        if !caller.has_scope(scope) {
+            return Err(Problem::new(ProblemCode::Forbidden)
+                .with_detail(format!("the token lacks the `{}` scope", scope.as_str()))
+                .into());
+        }
         let owner = caller.user_id.clone();
         match (id, method) {
             (None, _) => self.create(&req, &owner).await,
