@@ -1,6 +1,7 @@
 //! ARCHITECTURE.md "Boundaries": dependencies point one way
 //! (app → admin → {resources, auth, observability, realtime} → storage → kernel;
-//! resources → feed → storage; realtime → {resources, auth, feed}).
+//! resources → {feed, files, thumbs}, feed and files → storage; realtime →
+//! {resources, auth, feed}).
 //! This fails when a module crate starts depending on one it must not.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,9 +15,21 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
     // The change feed knows nothing of collections: resources installs its triggers
     // and renders its records, never the other way round.
     m.insert("hearth-feed", ["hearth-kernel", "hearth-storage"].into());
+    // Blob storage (and tus uploads) knows nothing of collections; file fields in
+    // resources store their files through it, and thumbnail them with thumbs (pure
+    // image code).
+    m.insert("hearth-files", ["hearth-kernel", "hearth-storage"].into());
+    m.insert("hearth-thumbs", BTreeSet::new());
     m.insert(
         "hearth-resources",
-        ["hearth-kernel", "hearth-storage", "hearth-feed"].into(),
+        [
+            "hearth-kernel",
+            "hearth-storage",
+            "hearth-feed",
+            "hearth-files",
+            "hearth-thumbs",
+        ]
+        .into(),
     );
     // Realtime reads the feed and asks resources (rules, rendering, filters) and auth
     // (re-checking a stream's token); the dashboard and the binary open its streams.

@@ -95,7 +95,7 @@ fn migrate_applies_once_and_openapi_prints_the_document() {
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
-        "applied migrations: 1, 2, 3, 4, 5, 6, 7, 8, 9"
+        "applied migrations: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11"
     );
     assert!(
         dir.path().join("hearth_data/hearth.db").exists(),
