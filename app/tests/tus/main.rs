@@ -9,3 +9,4 @@ mod errors;
 mod expiry;
 mod flows;
 mod helpers;
+mod recovery;
