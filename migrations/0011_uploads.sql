@@ -27,3 +27,5 @@ CREATE TABLE uploads (
 
 -- The expiry sweep takes the rows past their time.
 CREATE INDEX uploads_expiry ON uploads(expires_at);
+-- Creation counts the owner's unfinished uploads (a cap per user).
+CREATE INDEX uploads_owner ON uploads(owner_id) WHERE finished_at IS NULL;

@@ -223,6 +223,36 @@ async fn patch_refusals_leave_the_upload_as_it_was() {
 }
 
 #[tokio::test]
+async fn one_user_may_hold_only_so_many_unfinished_uploads() {
+    let t = setup_with(|c| c.max_unfinished_per_user = 2).await;
+    let first = t.create(1).await;
+    t.create(1).await;
+    let body = refused(
+        t.create_as(&t.token, 1, &for_attachment("a")).await,
+        409,
+        "conflict",
+    )
+    .await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("2 unfinished"),
+        "{body}"
+    );
+    // Another user is not held back, and finishing one makes room.
+    let (_, other) = t.app.user_token("other@example.org", &[]).await;
+    assert_eq!(
+        t.create_as(&other, 1, &for_attachment("a")).await.status(),
+        201
+    );
+    assert_eq!(t.patch(&first, 0, b"x", None).await.status(), 204);
+    assert_eq!(
+        t.create_as(&t.token, 1, &for_attachment("a"))
+            .await
+            .status(),
+        201
+    );
+}
+
+#[tokio::test]
 async fn unknown_uploads_are_404() {
     let t = setup().await;
     for path in [

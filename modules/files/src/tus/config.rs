@@ -17,6 +17,9 @@ pub struct UploadsConfig {
     pub max_size: u64,
     /// How often expired uploads are looked for. Default 5 min.
     pub sweep_every: Duration,
+    /// Unfinished uploads one user may have at once (each holds a staging file until
+    /// it expires); one more is 409. Default 100.
+    pub max_unfinished_per_user: u64,
     /// How long a request waits for another one on the same upload (a PATCH still
     /// running after its client went away) before answering 409. Default 10 s.
     pub lock_wait: Duration,
@@ -28,6 +31,7 @@ impl Default for UploadsConfig {
             ttl: Duration::from_secs(24 * 60 * 60),
             max_size: DEFAULT_MAX_SIZE,
             sweep_every: Duration::from_secs(5 * 60),
+            max_unfinished_per_user: 100,
             lock_wait: Duration::from_secs(10),
         }
     }

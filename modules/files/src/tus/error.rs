@@ -17,6 +17,9 @@ pub enum UploadError {
     TooLarge { limit: u64 },
     #[error("the chunk's SHA-256 does not match Upload-Checksum")]
     ChecksumMismatch,
+    /// The caller has `UploadsConfig::max_unfinished_per_user` unfinished uploads.
+    #[error("you have {limit} unfinished uploads, the most one user may have; finish or DELETE some first")]
+    TooMany { limit: u64 },
     /// Another request holds the upload (a PATCH still running).
     #[error("another request is writing this upload; retry shortly")]
     Busy,
@@ -51,7 +54,7 @@ impl From<UploadError> for Problem {
             UploadError::OffsetMismatch { .. } => with(ProblemCode::UploadOffsetMismatch, &e),
             UploadError::TooLarge { .. } => with(ProblemCode::PayloadTooLarge, &e),
             UploadError::ChecksumMismatch => with(ProblemCode::ChecksumMismatch, &e),
-            UploadError::Busy => with(ProblemCode::Conflict, &e),
+            UploadError::Busy | UploadError::TooMany { .. } => with(ProblemCode::Conflict, &e),
             UploadError::BadRequest(detail) => {
                 Problem::new(ProblemCode::BadRequest).with_detail(detail)
             }

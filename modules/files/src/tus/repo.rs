@@ -114,6 +114,13 @@ pub(crate) fn expired(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<S
     ids
 }
 
+/// How many unfinished uploads `owner` has (expired ones not yet swept included).
+pub(crate) fn unfinished_of(conn: &Connection, owner: &str) -> rusqlite::Result<u64> {
+    conn.prepare_cached("SELECT count(*) FROM uploads WHERE owner_id = ?1 AND finished_at IS NULL")?
+        .query_row([owner], |r| r.get::<_, i64>(0))
+        .map(|n| u64::try_from(n).unwrap_or(0))
+}
+
 /// Whether an upload with this id exists (the staging sweep keeps its file).
 pub(crate) fn exists(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
     conn.prepare_cached("SELECT 1 FROM uploads WHERE id = ?1")?

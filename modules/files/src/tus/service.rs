@@ -184,9 +184,17 @@ impl Uploads {
             sha256: finished.then(|| hex(&Sha256::digest([]))),
         };
         let insert = row.clone();
+        let cap = self.inner.config.max_unfinished_per_user;
         self.inner
             .db
-            .write(move |conn| repo::insert(conn, &insert).map_err(UploadError::from))
+            .write(move |conn| {
+                // Counted in the write job that inserts: concurrent creations cannot
+                // pass the cap together (the writer runs one job at a time).
+                if !finished && repo::unfinished_of(conn, &insert.owner_id)? >= cap {
+                    return Err(UploadError::TooMany { limit: cap });
+                }
+                repo::insert(conn, &insert).map_err(UploadError::from)
+            })
             .await?;
         // After the row: a crash between leaves a row whose file `reconcile` makes.
         self.inner.staging.create(&row.id).await?;
