@@ -4,9 +4,10 @@
 //! Every answer carries `Tus-Resumable: 1.0.0`, problems included, so this endpoint
 //! renders its problems itself (with the request id and path, as the HTTP layer would).
 
+use super::append::Chunk;
 use super::error::UploadError;
 use super::protocol::{self, TUS_VERSION};
-use super::service::{Chunk, UploadInfo, Uploads};
+use super::service::{UploadInfo, Uploads};
 use futures_util::TryStreamExt;
 use kernel::{Problem, ProblemCode, RequestId, RouteTemplate, Scope};
 use poem::http::{header, HeaderMap, HeaderValue, Method, StatusCode};

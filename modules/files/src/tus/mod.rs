@@ -28,6 +28,7 @@
 //!
 //! The table is `uploads` (`migrations/0011_uploads.sql`).
 
+mod append;
 mod config;
 mod endpoint;
 mod error;
