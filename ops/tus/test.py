@@ -3,8 +3,9 @@
 127.0.0.1 (issue 17; the behaviour is docs/API.md section 10).
 
 1. Client killed: tuspy uploads an 8 MiB file in 256 KiB chunks, remembering its upload
-   URL in a file (tuspy's url_storage), and is SIGKILLed once 3 MiB are acknowledged.
-   The server's offset (HEAD) is at least what was acknowledged.
+   URL in a file (tuspy's url_storage), and is SIGKILLed a few milliseconds after 3 MiB
+   are acknowledged, usually inside the next PATCH. The server's offset (HEAD) is at
+   least what was acknowledged (more when it kept part of the cut-off PATCH).
 2. Server killed: a new tuspy process resumes from the remembered URL (tuspy asks the
    server for the offset); the server is SIGKILLed once 6 MiB are acknowledged, then
    started again on the same data directory and port. Every acknowledged byte is still
@@ -14,7 +15,7 @@
 4. Checksums: a 2 MiB file in 128 KiB chunks, each PATCH with `Upload-Checksum: sha256`
    (tuspy's upload_checksum, with sha256 instead of its default sha1), arrives whole.
 
-    test.py --binary target/debug/hearth [--max-seconds 180]
+    test.py --binary target/debug/hearth [--seed 17] [--max-seconds 180]
 
 Everything binds 127.0.0.1; bounded by --max-seconds.
 """
@@ -136,6 +137,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary")
     parser.add_argument("--max-seconds", type=int, default=180)
+    parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--client", action="store_true")
     parser.add_argument("--url")
     parser.add_argument("--token")
@@ -148,6 +150,7 @@ def main():
         return run_client(args)
 
     harness.exit_on_sigterm(args.max_seconds)
+    rng = random.Random(args.seed)
     work = tempfile.mkdtemp(prefix="hearth-tus-")
     data_dir = os.path.join(work, "data")
     os.makedirs(data_dir)
@@ -166,6 +169,9 @@ def main():
         c = Client(base, token, source, storage, 256 * 1024)
         clients.append(c)
         assert c.follow(until=3 * MiB), f"the client stopped early: {c.stderr()}"
+        # A moment later, so that the kill usually lands inside the next PATCH (whose
+        # bytes so far the server keeps: the offset may pass what was acknowledged).
+        time.sleep(rng.uniform(0.002, 0.02))
         c.kill()
         acked = c.acked
         offset = head_offset(server.port, token, c.url)
@@ -178,6 +184,7 @@ def main():
         assert c.follow(until=6 * MiB), f"the resumed client stopped early: {c.stderr()}"
         assert c.started_at == offset, f"tuspy resumed at {c.started_at}, not {offset}"
         port = server.port
+        time.sleep(rng.uniform(0.002, 0.02))
         server.kill()
         c.follow()  # it fails once the server is gone
         acked, url = c.acked, c.url
