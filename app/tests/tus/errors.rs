@@ -57,7 +57,7 @@ async fn creation_checks_the_length_against_the_field_and_the_metadata() {
             .header("Upload-Metadata", metadata)
             .send()
     };
-    // Over the global cap (the field allows 1 MB), then over the field's max_size.
+    // Over the global cap (the field allows 4 MB), then over the field's max_size.
     let body = refused(
         create("500001", for_attachment("a")).await.unwrap(),
         413,

@@ -282,3 +282,15 @@ async fn a_browser_tus_client_may_read_the_tus_headers() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_patch_larger_than_the_body_limit_streams_through() {
+    // `body_limit` (1 MiB by default) holds JSON bodies; a tus chunk goes to disk.
+    let t = setup().await;
+    let data = content(3_000_000);
+    let path = t.create(data.len() as u64).await;
+    let r = t.patch(&path, 0, &data, Some(&checksum(&data))).await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(r.headers()["upload-offset"], "3000000");
+    assert_eq!(std::fs::read(t.staged(&path)).unwrap(), data);
+}

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// The file field's `max_size`.
-pub const FIELD_MAX: u64 = 1_000_000;
+pub const FIELD_MAX: u64 = 4_000_000;
 
 pub struct Tus {
     pub app: TestApp,
