@@ -66,6 +66,9 @@ ops/files/crash.sh
 step "realtime: real SSE client reconnects and survives SIGKILL (ops/realtime)"
 ops/realtime/run.sh
 
+step "tus uploads: tuspy is killed and resumes, the server is SIGKILLed and resumes, checksums match (ops/tus)"
+ops/tus/run.sh
+
 step "deployment files (hadolint, kubernetes-validate, systemd-analyze)"
 ops/lint.sh
 

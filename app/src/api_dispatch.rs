@@ -2,23 +2,34 @@
 //! collection names: `auth`, `collections`, …) to the static poem-openapi routes, every
 //! other first segment to the records of the collection of that name. A collection can
 //! never shadow a system route because those names are refused for collections. The
-//! realtime paths (`/realtime…`, `/{collection}/events`) go to the realtime module, and
-//! `/files/…` (downloads, file tokens) to the downloads module.
+//! realtime paths (`/realtime…`, `/{collection}/events`) go to the realtime module,
+//! `/files/…` (downloads, file tokens) to the downloads module, and the tus upload paths
+//! (`/uploads`, `/uploads/{id}`) to the files module.
 
 use poem::{Endpoint, IntoResponse, Request, Response, Result};
 use resources::RESERVED_NAMES;
 
-pub struct ApiDispatch<S, R, T, F> {
+pub struct ApiDispatch<S, R, T, F, U> {
     pub system: S,
     pub records: R,
     pub realtime: T,
     pub files: F,
+    pub uploads: U,
 }
 
-impl<S: Endpoint, R: Endpoint, T: Endpoint, F: Endpoint> Endpoint for ApiDispatch<S, R, T, F> {
+impl<S: Endpoint, R: Endpoint, T: Endpoint, F: Endpoint, U: Endpoint> Endpoint
+    for ApiDispatch<S, R, T, F, U>
+{
     type Output = Response;
 
     async fn call(&self, req: Request) -> Result<Response> {
+        if files::tus::UploadsEndpoint::serves(req.uri().path()) {
+            return self
+                .uploads
+                .call(req)
+                .await
+                .map(IntoResponse::into_response);
+        }
         if downloads::DownloadsEndpoint::serves(req.uri().path()) {
             return self.files.call(req).await.map(IntoResponse::into_response);
         }

@@ -223,6 +223,14 @@ impl Application {
         let resources = Resources::load(db.clone(), docs.clone())
             .await
             .map_err(|e| StartError::Resources(e.to_string()))?;
+        let uploads = files::tus::Uploads::open(
+            db.clone(),
+            blob_store.clone(),
+            &config.data_dir,
+            config.uploads,
+            crate::upload_limits::lookup(&resources),
+        )
+        .map_err(|e| StartError::Resources(format!("tus uploads: {e}")))?;
         let resources = resources.with_files(blob_store.clone());
         // After `Resources::load`, which gives tables from before the feed their triggers.
         // Dropped (and so stopped) with the rest if a later step fails.
@@ -281,6 +289,7 @@ impl Application {
             realtime: realtime.clone(),
             downloads: downloads.clone(),
             file_probe: crate::health::FileStoreProbe::new(blob_store.clone()),
+            uploads,
         };
         let http = crate::http::HttpOptions::from_config(&config, tls.is_some());
         let rate_limit = crate::http::RateLimit::new(crate::config::RateLimits::configured(

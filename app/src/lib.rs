@@ -27,6 +27,7 @@ pub mod server;
 mod static_files;
 mod strict_bodies;
 pub mod tls;
+mod upload_limits;
 
 pub use application::{Application, StartError};
 pub use config::Config;

@@ -54,6 +54,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "file_deletions",
         sql: include_str!("../../migrations/0010_file_deletions.sql"),
     },
+    Migration {
+        version: 11,
+        name: "uploads",
+        sql: include_str!("../../migrations/0011_uploads.sql"),
+    },
 ];
 
 #[cfg(test)]

@@ -70,6 +70,7 @@ pub fn new_document() -> Arc<ApiDocument> {
 fn add_realtime(doc: &mut Value) {
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         paths.extend(realtime::openapi_paths());
+        paths.extend(files::tus::openapi_paths());
     }
     if let Some(schemas) = doc
         .pointer_mut("/components/schemas")

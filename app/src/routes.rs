@@ -27,6 +27,8 @@ pub struct Services {
     pub downloads: downloads::Downloads,
     /// Whether the file store answers, for `/readyz`.
     pub file_probe: health::FileStoreProbe,
+    /// tus uploads, served under `/api/v1/uploads`.
+    pub uploads: files::tus::Uploads,
 }
 
 #[handler]
@@ -79,6 +81,7 @@ pub fn build(
                 ),
                 realtime: realtime::RealtimeEndpoint::new(services.realtime.clone()),
                 files: downloads::DownloadsEndpoint::new(services.downloads.clone()),
+                uploads: files::tus::UploadsEndpoint::new(services.uploads.clone()),
             }
             // Authenticate outside, so the rate limit knows the caller; the auth
             // endpoints and bad tokens are limited by address before it.
@@ -86,6 +89,7 @@ pub fn build(
             .with(NoteCaller)
             .with(Authenticate::new(services.auth.clone()))
             .with(rate_limit.by_address(false))
+            .with(http::TusResumable)
             .with(api_tags),
         )
         .nest(

@@ -35,6 +35,8 @@ if ! cmp -s "$REQUIREMENTS" "$VENV/installed-requirements.txt"; then
   cp "$REQUIREMENTS" "$VENV/installed-requirements.txt"
 fi
 ST="$VENV/bin/schemathesis"
+# Bodies it cannot generate by itself (tus PATCH bytes): ops/contract/hooks.py.
+export SCHEMATHESIS_HOOKS="$PWD/ops/contract/hooks.py" PYTHONDONTWRITEBYTECODE=1
 
 # 2. The debug binary.
 say "building hearth (debug)"

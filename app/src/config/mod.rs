@@ -74,6 +74,9 @@ pub struct Config {
     /// When the file store's background work runs (the orphan sweep, the storage-used
     /// gauge); set in code, e.g. by tests.
     pub files_schedule: FilesSchedule,
+    /// tus uploads: expiry (24 h), the largest upload, the sweep; set in code, e.g. by
+    /// tests.
+    pub uploads: ::files::tus::UploadsConfig,
 }
 
 /// Timings of the file store's background work.

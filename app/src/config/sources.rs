@@ -282,6 +282,7 @@ pub(super) fn resolve(
         realtime_streams,
         files,
         files_schedule: super::FilesSchedule::default(),
+        uploads: ::files::tus::UploadsConfig::default(),
     })
 }
 

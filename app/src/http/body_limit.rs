@@ -128,7 +128,14 @@ where
 /// than `body_limit`, so it is not read here. Its limits are the file fields' (each file
 /// is cut off at `max_size`, form values at 1 MiB, resources/src/api/multipart.rs), and
 /// the read timeout applies to each wait for more bytes instead of to the whole body.
+///
+/// A tus `PATCH /api/v1/uploads/{id}` with `application/offset+octet-stream` streams
+/// too: its chunks go to the upload's staging file, bounded by its `Upload-Length`
+/// (modules/files/src/tus), and the read timeout applies per wait in the same way.
 fn streams_upload(req: &Request) -> bool {
+    if is_tus_patch(req) {
+        return true;
+    }
     let method = req.method();
     if !(method == poem::http::Method::POST
         || method == poem::http::Method::PUT
@@ -160,6 +167,24 @@ fn streams_upload(req: &Request) -> bool {
         _ => false,
     };
     multipart && record_path
+}
+
+fn is_tus_patch(req: &Request) -> bool {
+    let offset_stream = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| {
+            t.trim()
+                .eq_ignore_ascii_case("application/offset+octet-stream")
+        });
+    let upload_path = req
+        .uri()
+        .path()
+        .strip_prefix("/api/v1/uploads/")
+        .is_some_and(|id| !id.is_empty() && !id.contains('/'));
+    req.method() == poem::http::Method::PATCH && offset_stream && upload_path
 }
 
 /// `body`, failing with 408 when no bytes come for `idle`.

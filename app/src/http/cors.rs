@@ -26,8 +26,12 @@ use poem::http::{Method, StatusCode};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use std::sync::{Arc, PoisonError, RwLock};
 
-/// Response headers a cross-origin script may read besides the CORS-safelisted ones.
-const EXPOSE: &str = "ETag, Location, Link, X-Request-Id, Retry-After, RateLimit, RateLimit-Policy";
+/// Response headers a cross-origin script may read besides the CORS-safelisted ones;
+/// the `Upload-*` and `Tus-*` ones are what a browser tus client reads (API.md 10.1).
+const EXPOSE: &str =
+    "ETag, Location, Link, X-Request-Id, Retry-After, RateLimit, RateLimit-Policy, \
+Upload-Offset, Upload-Length, Upload-Metadata, Upload-Expires, Tus-Resumable, Tus-Version, \
+Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm";
 /// How long (seconds) a browser may cache a preflight answer.
 const MAX_AGE: &str = "600";
 

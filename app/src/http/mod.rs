@@ -12,6 +12,7 @@ mod problems;
 mod rate_limit;
 mod request_id;
 mod security_headers;
+mod tus_resumable;
 
 pub use allow::AllowTable;
 pub use body_limit::BodyLimit;
@@ -21,6 +22,7 @@ pub use problems::{problem_for, ErrorHeaders, Problems};
 pub use rate_limit::RateLimit;
 pub use request_id::RequestIds;
 pub use security_headers::SecurityHeaders;
+pub use tus_resumable::TusResumable;
 
 use crate::config::{Cidr, Config};
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Response};

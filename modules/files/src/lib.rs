@@ -101,6 +101,11 @@
 //! while a hold lives, in this process or another (`flock`s in the store's root), so
 //! a blob the snapshot references is still there when the copy reaches it.
 //!
+//! # Resumable uploads
+//!
+//! `tus` serves tus 1.0 uploads (`Uploads`, `UploadsEndpoint`): bytes staged under
+//! `<data_dir>/uploads/`, then moved into the store by `Uploads::take`. See its docs.
+//!
 //! # Metrics
 //!
 //! `store.metrics().snapshot()` returns counters (bytes written and read, uploads in
@@ -119,6 +124,7 @@ mod s3;
 mod sniff;
 mod store;
 mod sweep;
+pub mod tus;
 
 pub use config::{ConfigError, FilesBackend, FilesConfig, S3Settings, DEFAULT_S3_REGION};
 pub use deletions::{

@@ -14,7 +14,7 @@ use serde_json::Value;
 pub const SYSTEM_FIELDS: [&str; 5] = ["id", "created_at", "updated_at", "version", "owner"];
 
 /// Names refused for collections (API.md 2): they are, or will be, system paths.
-pub const RESERVED_NAMES: [&str; 13] = [
+pub const RESERVED_NAMES: [&str; 14] = [
     "auth",
     "users",
     "collections",
@@ -26,6 +26,7 @@ pub const RESERVED_NAMES: [&str; 13] = [
     "batch",
     "files",
     "realtime",
+    "uploads",
     "health",
     "metrics",
 ];
