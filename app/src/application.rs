@@ -231,7 +231,9 @@ impl Application {
             crate::upload_limits::lookup(&resources),
         )
         .map_err(|e| StartError::Resources(format!("tus uploads: {e}")))?;
-        let resources = resources.with_files(blob_store.clone());
+        let resources = resources
+            .with_files(blob_store.clone())
+            .with_uploads(uploads.clone());
         // After `Resources::load`, which gives tables from before the feed their triggers.
         // Dropped (and so stopped) with the rest if a later step fails.
         let feed = feed::Feed::start(db.clone(), config.realtime);

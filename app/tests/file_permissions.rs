@@ -35,12 +35,17 @@ async fn write_something(app: &TestApp) {
     assert_eq!(resp.status(), 201);
 }
 
+/// A finished scheduled backup: a `hearth-<time>` directory (unfinished ones are
+/// `.hearth-<time>.partial`).
 async fn wait_for_backup(dir: &Path) -> PathBuf {
     for _ in 0..100 {
         if let Some(found) = std::fs::read_dir(dir).ok().and_then(|entries| {
-            entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .find(|p| p.extension().is_some_and(|x| x == "db"))
+            entries.filter_map(|e| e.ok().map(|e| e.path())).find(|p| {
+                p.is_dir()
+                    && p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("hearth-"))
+            })
         }) {
             return found;
         }
@@ -71,8 +76,10 @@ async fn data_files_and_backups_are_owner_only() {
         assert_eq!(mode(&data.join(file)), 0o600, "{file}");
     }
     let backup = wait_for_backup(&backups).await;
-    assert_eq!(mode(&backups), 0o700, "backup directory");
-    assert_eq!(mode(&backup), 0o600, "{}", backup.display());
+    assert_eq!(mode(&backups), 0o700, "backups directory");
+    assert_eq!(mode(&backup), 0o700, "{}", backup.display());
+    let db = backup.join("hearth.db");
+    assert_eq!(mode(&db), 0o600, "{}", db.display());
 }
 
 #[tokio::test]

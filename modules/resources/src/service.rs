@@ -16,6 +16,8 @@ pub struct Resources {
     pub(crate) docs: Arc<ApiDocument>,
     /// Where file fields keep their blobs (None: uploads are refused).
     pub(crate) files: Option<files::BlobStore>,
+    /// Finished tus uploads a write may attach (None: attaching is refused).
+    pub(crate) uploads: Option<files::tus::Uploads>,
 }
 
 impl Resources {
@@ -42,6 +44,7 @@ impl Resources {
             registry,
             docs,
             files: None,
+            uploads: None,
         };
         resources.ensure_feed_triggers().await?;
         for col in resources.registry.all() {
@@ -78,6 +81,16 @@ impl Resources {
     pub fn with_files(mut self, store: files::BlobStore) -> Resources {
         self.files = Some(store);
         self
+    }
+
+    /// The tus uploads writes may attach (`{"upload": id}` in a file field).
+    pub fn with_uploads(mut self, uploads: files::tus::Uploads) -> Resources {
+        self.uploads = Some(uploads);
+        self
+    }
+
+    pub(crate) fn uploads(&self) -> Option<&files::tus::Uploads> {
+        self.uploads.as_ref()
     }
 
     pub(crate) fn files(&self) -> Option<&files::BlobStore> {

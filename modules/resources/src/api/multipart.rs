@@ -53,6 +53,19 @@ pub(crate) struct Parsed {
 }
 
 impl Parsed {
+    /// A JSON body that names uploads to attach (attach.rs), for record `record_id`.
+    pub fn json(body: Map<String, Value>, record_id: &str, digest: Vec<u8>) -> Parsed {
+        Parsed {
+            body,
+            files: FileWrite {
+                id: Some(record_id.to_owned()),
+                ..FileWrite::default()
+            },
+            stored: Vec::new(),
+            digest,
+        }
+    }
+
     /// Removes the blobs this request stored: its write did not commit.
     pub fn discard(&self, resources: &Resources) {
         discard(resources.files().cloned(), self.stored.clone());

@@ -4,10 +4,10 @@
 
 use super::headers;
 use super::list_gate::{ListCaller, ListGate};
-use super::multipart;
+use super::{attach, multipart};
 use crate::error::ResourceError;
 use crate::records::list::ListParams;
-use crate::records::service::{Created, Idempotency, IfMatch};
+use crate::records::service::{Created, Idempotency};
 use crate::repo::idempotency::StoredResponse;
 use crate::repo::records::{Record, RecordRow};
 use crate::service::Resources;
@@ -22,7 +22,7 @@ const LIST_PARAMS: [&str; 8] = [
 ];
 
 pub struct RecordsEndpoint {
-    resources: Resources,
+    pub(super) resources: Resources,
     lists: ListGate,
 }
 
@@ -37,7 +37,7 @@ impl RecordsEndpoint {
     }
 }
 
-fn problem(e: ResourceError) -> poem::Error {
+pub(super) fn problem(e: ResourceError) -> poem::Error {
     Problem::from(e).into()
 }
 
@@ -61,7 +61,10 @@ fn record_response(status: StatusCode, record: &Record) -> Response {
 }
 
 /// The body as a JSON object, after checking its media type.
-async fn object_body(req: &mut Request, merge_patch: bool) -> Result<Map<String, Value>> {
+pub(super) async fn object_body(
+    req: &mut Request,
+    merge_patch: bool,
+) -> Result<Map<String, Value>> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -139,7 +142,9 @@ impl Endpoint for RecordsEndpoint {
                             .header(header::ETAG, headers::etag(version))
                             .body(json))
                     }
-                    Method::PUT | Method::PATCH if multipart::is_multipart(&req) => {
+                    Method::PUT | Method::PATCH
+                        if multipart::is_multipart(&req) || self.may_attach(collection) =>
+                    {
                         self.update_with_files(&mut req, caller, collection, id, if_match)
                             .await
                     }
@@ -174,42 +179,14 @@ impl Endpoint for RecordsEndpoint {
 }
 
 impl RecordsEndpoint {
-    /// PUT or PATCH with `multipart/form-data`: the files are stored first (after the
-    /// update rule admits the caller), then the write commits their names or they go.
-    async fn update_with_files(
-        &self,
-        req: &mut Request,
-        caller: Option<&Principal>,
-        collection: &str,
-        id: &str,
-        if_match: Option<IfMatch>,
-    ) -> Result<Response> {
-        let col = self.resources.collection(collection).map_err(problem)?;
-        crate::rules::authorize(&col.def.rules, crate::rules::Action::Update, caller)
-            .map_err(|p| problem(ResourceError::Denied(p)))?;
-        let patch = *req.method() == Method::PATCH;
-        let parsed = multipart::parse(req, &self.resources, &col, id).await?;
-        let r = &self.resources;
-        let files = parsed.files.clone();
-        let written = if patch {
-            r.patch_record_with(caller, collection, id, parsed.body.clone(), if_match, files)
-                .await
-        } else {
-            r.replace_record_with(caller, collection, id, &parsed.body, if_match, files)
-                .await
-        };
-        match written {
-            Ok(record) => Ok(self.written(caller, collection, &record)),
-            Err(e) => {
-                parsed.discard(&self.resources);
-                Err(problem(e))
-            }
-        }
-    }
-
     /// The answer to an update: the record with its ETag for a caller who may view it,
     /// else 204 and nothing, so an `update` rule never grants reading.
-    fn written(&self, caller: Option<&Principal>, collection: &str, record: &Record) -> Response {
+    pub(super) fn written(
+        &self,
+        caller: Option<&Principal>,
+        collection: &str,
+        record: &Record,
+    ) -> Response {
         let owner = record.json.get("owner").and_then(Value::as_str);
         if self.resources.may_view(caller, collection, owner) {
             record_response(StatusCode::OK, record)
@@ -296,13 +273,23 @@ impl RecordsEndpoint {
             .map_err(problem)?;
         query_params(req, &[])?;
         let key = headers::idempotency_key(req.headers())?;
+        let col = self.resources.collection(collection).map_err(problem)?;
         let (body, upload) = if multipart::is_multipart(req) {
-            let col = self.resources.collection(collection).map_err(problem)?;
-            let parsed =
-                multipart::parse(req, &self.resources, &col, &kernel::ids::new_id()).await?;
+            let id = kernel::ids::new_id();
+            let mut parsed = multipart::parse(req, &self.resources, &col, &id).await?;
+            self.attach(caller, &col, &id, &mut parsed).await?;
             (parsed.body.clone(), Some(parsed))
         } else {
-            (object_body(req, false).await?, None)
+            let body = object_body(req, false).await?;
+            if attach::names_uploads(&col, &body) {
+                let id = kernel::ids::new_id();
+                let digest = Sha256::digest(canonical_json(&Value::Object(body.clone()))).to_vec();
+                let mut parsed = multipart::Parsed::json(body, &id, digest);
+                self.attach(caller, &col, &id, &mut parsed).await?;
+                (parsed.body.clone(), Some(parsed))
+            } else {
+                (body, None)
+            }
         };
         let idem = key.map(|key| Idempotency {
             key,
