@@ -80,10 +80,18 @@ def main():
             env = dict(os.environ, HEARTH_URL=f"http://127.0.0.1:{server.port}/api/v1",
                        HEARTH_TOKEN=token, HEARTH_DOCUMENT=doc_path)
 
-            # Python: openapi-python-client, as its README says to use it.
+            # Python: openapi-python-client, as its README says to use it. It cannot
+            # express a body of type application/offset+octet-stream, which the tus PATCH
+            # must have (tus has its own clients, ops/tus): that one operation is left out
+            # of the document it reads, so every other warning still fails the run.
+            py_doc = os.path.join(out, "openapi-python.json")
+            doc = json.loads(r.raw)
+            doc["paths"].get("/uploads/{id}", {}).pop("patch", None)
+            with open(py_doc, "w") as f:
+                json.dump(doc, f)
             py_out = os.path.join(out, "hearth_client")
             run([os.path.join(os.path.dirname(args.python), "openapi-python-client"), "generate",
-                 "--path", doc_path, "--output-path", py_out, "--overwrite", "--meta", "none",
+                 "--path", py_doc, "--output-path", py_out, "--overwrite", "--meta", "none",
                  "--fail-on-warning", "--config", os.path.join(HERE, "python-client.yaml")])
             run([args.python, os.path.join(HERE, "roundtrip.py"), py_out], env=env)
 
