@@ -162,7 +162,21 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
             Form::from_query(req.uri().query())
         } else {
             let bytes = req.take_body().into_bytes().await?;
-            let form = Form::parse(&bytes);
+            let content_type = req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            // Record forms with file fields post multipart; their CSRF token is a part.
+            let form = if content_type
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+            {
+                Form::parse_multipart(&content_type, bytes.clone()).await
+            } else {
+                Form::parse(&bytes)
+            };
             let sent = req
                 .headers()
                 .get("x-csrf-token")

@@ -107,20 +107,32 @@ pub(crate) async fn parse(
     col: &Arc<Collection>,
     record_id: &str,
 ) -> Result<Parsed, poem::Error> {
-    let Some(store) = resources.files().cloned() else {
-        return Err(Problem::new(ProblemCode::Unavailable)
-            .with_detail("file uploads are not configured on this server")
-            .into());
-    };
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let boundary = multer::parse_boundary(&content_type)
+    parse_body(&content_type, req.take_body(), resources, col, record_id).await
+}
+
+/// Reads `body`, sent with `content_type`: `parse` for callers that hold the body
+/// rather than the request (the dashboard's record forms).
+pub(crate) async fn parse_body(
+    content_type: &str,
+    body: poem::Body,
+    resources: &Resources,
+    col: &Arc<Collection>,
+    record_id: &str,
+) -> Result<Parsed, poem::Error> {
+    let Some(store) = resources.files().cloned() else {
+        return Err(Problem::new(ProblemCode::Unavailable)
+            .with_detail("file uploads are not configured on this server")
+            .into());
+    };
+    let boundary = multer::parse_boundary(content_type)
         .map_err(|_| bad("a multipart/form-data body needs a boundary in its Content-Type"))?;
-    let stream = req.take_body().into_bytes_stream();
+    let stream = body.into_bytes_stream();
     let mut multipart = multer::Multipart::new(stream, boundary);
     let mut reader = Reader {
         col,
