@@ -35,7 +35,7 @@ async fn setup() -> (TestApp, reqwest::Client) {
             json!({"name": "pics", "fields": [
                 {"name": "title", "type": "text"},
                 {"name": "cover", "type": "file", "mime_types": ["image/png"], "max_size": 2000, "thumbs": ["300x300", "100x100"]},
-                {"name": "docs", "type": "file", "max_files": 3}],
+                {"name": "docs", "type": "file", "max_files": 3, "protected": true}],
                 "rules": {"list": ["public"], "view": ["public"]}}),
         )
         .await;
@@ -164,6 +164,11 @@ async fn a_record_form_uploads_lists_previews_and_removes_files() {
     let html = page(&app, &c, &edit).await;
     assert!(!html.contains(&cover), "{html}");
     // Not images: a link, no preview.
+    // Protected: named, without a link the session could not follow.
+    assert!(
+        html.contains("protected: download through the API"),
+        "{html}"
+    );
     let docs: Vec<&str> = rec["docs"]
         .as_array()
         .unwrap()
@@ -172,7 +177,7 @@ async fn a_record_form_uploads_lists_previews_and_removes_files() {
         .collect();
     assert!(
         docs.iter()
-            .all(|d| html.contains(&format!("download>{d}</a>"))),
+            .all(|d| html.contains(&format!("<span class=\"mono\">{d}</span>"))),
         "{html}"
     );
     assert!(!html.contains("?thumb="), "{html}");

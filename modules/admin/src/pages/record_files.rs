@@ -8,7 +8,9 @@ use serde_json::Value;
 
 pub struct StoredFile {
     pub name: String,
-    pub download: String,
+    /// `None` for a protected field: its downloads need a bearer token's file token,
+    /// which a dashboard session does not have, so a link would only fail.
+    pub download: Option<String>,
     /// An image URL to show, `None` when the file is not a raster image.
     pub preview: Option<String>,
 }
@@ -89,9 +91,16 @@ pub fn file_input(
                     Some(t) => format!("{download}?thumb={t}"),
                     None => download.clone(),
                 });
+                if field.protected.unwrap_or(false) {
+                    return StoredFile {
+                        name,
+                        download: None,
+                        preview: None,
+                    };
+                }
                 StoredFile {
                     name,
-                    download,
+                    download: Some(download),
                     preview,
                 }
             })
