@@ -146,7 +146,8 @@ async fn a_record_form_uploads_lists_previews_and_removes_files() {
         assert_eq!(r.status(), 200, "{url}");
     }
 
-    // Edit: remove the cover, add two documents.
+    // Edit: remove the cover, add two documents, one larger than `body_limit` (1 MiB):
+    // the form streams as the API's multipart writes do.
     let version = rec["version"].to_string();
     let form = Form::new()
         .text("csrf", token.clone())
@@ -154,7 +155,7 @@ async fn a_record_form_uploads_lists_previews_and_removes_files() {
         .text("f.title", "second")
         .text("cover-", cover.clone())
         .part("docs+", file("a.txt", b"alpha"))
-        .part("docs+", file("b.txt", b"beta"));
+        .part("docs+", file("b.txt", &vec![b'b'; 1536 * 1024]));
     let r = c.post(app.url(&edit)).multipart(form).send().await.unwrap();
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
     let rec = records(&app).await.remove(0);
@@ -207,7 +208,8 @@ async fn refused_uploads_come_back_on_their_field_and_csrf_is_required() {
     let html = r.text().await.unwrap();
     assert!(html.contains("id=\"f-cover-err\""), "{html}");
     assert!(html.contains("image/png"), "{html}");
-    assert!(html.contains(">kept</textarea>"), "{html}");
+    // The values are read with the files, so a refused file leaves the form blank.
+    assert!(!html.contains(">kept</textarea>"), "{html}");
 
     // Too large (over 2000 bytes): 413, the message under `cover`.
     let big = [PNG, &[0u8; 3000][..]].concat();
@@ -223,9 +225,13 @@ async fn refused_uploads_come_back_on_their_field_and_csrf_is_required() {
     assert!(html.contains("id=\"f-cover-err\""), "{html}");
     assert!(html.contains("at most 2000 bytes"), "{html}");
 
-    // Without the token, or with a wrong one: refused, nothing written.
+    // Without the token, with a wrong one, or with the token after a file (it must be
+    // the first part, so that nothing is read before it): refused, nothing written.
     for form in [
         Form::new().part("cover+", file("cat.png", PNG)),
+        Form::new()
+            .part("cover+", file("cat.png", PNG))
+            .text("csrf", token.clone()),
         Form::new()
             .text("csrf", "not-the-token")
             .part("cover+", file("cat.png", PNG)),

@@ -8,29 +8,6 @@ impl Form {
         Form(serde_urlencoded::from_bytes(bytes).unwrap_or_default())
     }
 
-    /// The value parts of a `multipart/form-data` body (file parts are the handler's:
-    /// it reads them from the same bytes). A malformed body gives what came before the
-    /// fault, so the CSRF check refuses it unless the token was read.
-    pub async fn parse_multipart(content_type: &str, bytes: bytes::Bytes) -> Form {
-        let Ok(boundary) = multer::parse_boundary(content_type) else {
-            return Form::default();
-        };
-        let body = futures_util::stream::once(async move { Ok::<_, std::io::Error>(bytes) });
-        let mut multipart = multer::Multipart::new(body, boundary);
-        let mut pairs = Vec::new();
-        while let Ok(Some(field)) = multipart.next_field().await {
-            if field.file_name().is_some() {
-                continue;
-            }
-            let name = field.name().unwrap_or_default().to_owned();
-            match field.text().await {
-                Ok(text) => pairs.push((name, text)),
-                Err(_) => break,
-            }
-        }
-        Form(pairs)
-    }
-
     pub fn from_query(query: Option<&str>) -> Form {
         Form::parse(query.unwrap_or("").as_bytes())
     }

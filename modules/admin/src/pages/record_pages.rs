@@ -4,6 +4,7 @@
 
 use super::record_form::{self, Input};
 use crate::context::{AdminCtx, Layout};
+use crate::form::Form;
 use crate::page::{self, Failure};
 use crate::pages::common::{collection_or_failure, confirm_page, failure_page, ConfirmPage};
 use crate::Admin;
@@ -32,6 +33,7 @@ async fn refused(
     ctx: &AdminCtx,
     admin: &Admin,
     view: &resources::CollectionView,
+    form: &Form,
     id: Option<String>,
     version: i64,
     f: Failure,
@@ -42,12 +44,18 @@ async fn refused(
             .resources
             .get_record(Some(ctx.admin.principal()), &view.name, id)
             .await
-            .ok()
-            .map(|r| r.json),
+            .ok(),
         None => None,
     };
+    // A multipart form refused before its values were read has no version: the
+    // record's own is the one the admin saw.
+    let version = match &current {
+        Some(r) if version == 0 => r.version,
+        _ => version,
+    };
+    let current = current.map(|r| r.json);
     let mut inputs = record_form::inputs(admin, ctx, view, current.as_ref()).await;
-    record_form::refill(&mut inputs, &ctx.form, &f);
+    record_form::refill(&mut inputs, form, &f);
     let msg = if f.fields.is_empty() {
         f.message.clone()
     } else {
@@ -65,28 +73,30 @@ async fn refused(
     )
 }
 
-/// The form's file parts, when it came as multipart (it has file fields), stored under
-/// record `record_id`. A refusal (too large, wrong type, too many) names its field.
-async fn read_files(
+/// The form's values, and its file parts when it came as multipart (it has file
+/// fields), stored under record `record_id`. A refusal (too large, wrong type, too
+/// many) names its field.
+async fn read_form(
     admin: &Admin,
+    ctx: &AdminCtx,
     req: &Request,
     body: Body,
     view: &resources::CollectionView,
     record_id: &str,
-) -> Result<Option<FormUpload>, Failure> {
+) -> Result<(Form, Option<FormUpload>), Failure> {
     let content_type = req.content_type().unwrap_or_default();
     if !content_type
         .to_ascii_lowercase()
         .starts_with("multipart/form-data")
     {
-        return Ok(None);
+        return Ok((ctx.form.clone(), None));
     }
     let res = &admin.inner.resources;
     match res
         .read_form_upload(content_type, body, &view.name, record_id)
         .await
     {
-        Ok(upload) => Ok(Some(upload)),
+        Ok(upload) => Ok((Form(upload.values()), Some(upload))),
         Err(problem) => {
             let mut f = Failure::from_problem(problem);
             // "Too large" is a whole-request problem in the API; the form puts it on the
@@ -166,17 +176,20 @@ pub async fn create(
         Ok(v) => v,
         Err(page) => return *page,
     };
-    let (values, local) = record_form::body(&view, &ctx.form, false);
-    if !local.is_empty() {
-        let f = Failure::new(ResourceError::Invalid(local));
-        return refused(&ctx, &admin, &view, None, 0, f).await;
-    }
     // The id is chosen here so that the files are stored under it before the write.
     let id = kernel::ids::new_id();
-    let upload = match read_files(&admin, req, body, &view, &id).await {
-        Ok(u) => u,
-        Err(f) => return refused(&ctx, &admin, &view, None, 0, f).await,
+    let (form, upload) = match read_form(&admin, &ctx, req, body, &view, &id).await {
+        Ok(read) => read,
+        Err(f) => return refused(&ctx, &admin, &view, &ctx.form, None, 0, f).await,
     };
+    let (values, local) = record_form::body(&view, &form, false);
+    if !local.is_empty() {
+        if let Some(u) = &upload {
+            u.discard(res);
+        }
+        let f = Failure::new(ResourceError::Invalid(local));
+        return refused(&ctx, &admin, &view, &form, None, 0, f).await;
+    }
     let files = upload.as_ref().map(FormUpload::files).unwrap_or_default();
     let result = res
         .create_record_with(
@@ -194,7 +207,7 @@ pub async fn create(
             if let Some(u) = &upload {
                 u.discard(res);
             }
-            refused(&ctx, &admin, &view, None, 0, Failure::new(e)).await
+            refused(&ctx, &admin, &view, &form, None, 0, Failure::new(e)).await
         }
     }
 }
@@ -244,16 +257,19 @@ pub async fn update(
         Ok(v) => v,
         Err(page) => return *page,
     };
-    let version: i64 = ctx.form.get("version").parse().unwrap_or(0);
-    let (values, local) = record_form::body(&view, &ctx.form, true);
-    if !local.is_empty() {
-        let f = Failure::new(ResourceError::Invalid(local));
-        return refused(&ctx, &admin, &view, Some(id), version, f).await;
-    }
-    let upload = match read_files(&admin, req, body, &view, &id).await {
-        Ok(u) => u,
-        Err(f) => return refused(&ctx, &admin, &view, Some(id), version, f).await,
+    let (form, upload) = match read_form(&admin, &ctx, req, body, &view, &id).await {
+        Ok(read) => read,
+        Err(f) => return refused(&ctx, &admin, &view, &ctx.form, Some(id), 0, f).await,
     };
+    let version: i64 = form.get("version").parse().unwrap_or(0);
+    let (values, local) = record_form::body(&view, &form, true);
+    if !local.is_empty() {
+        if let Some(u) = &upload {
+            u.discard(res);
+        }
+        let f = Failure::new(ResourceError::Invalid(local));
+        return refused(&ctx, &admin, &view, &form, Some(id), version, f).await;
+    }
     let files = upload.as_ref().map(FormUpload::files).unwrap_or_default();
     // A patch with every other field: the file fields keep their files unless the
     // form removed some (`F-`) or added some (`F+`).
@@ -273,7 +289,16 @@ pub async fn update(
             if let Some(u) = &upload {
                 u.discard(res);
             }
-            refused(&ctx, &admin, &view, Some(id), version, Failure::new(e)).await
+            refused(
+                &ctx,
+                &admin,
+                &view,
+                &form,
+                Some(id),
+                version,
+                Failure::new(e),
+            )
+            .await
         }
     }
 }

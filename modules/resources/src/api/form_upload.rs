@@ -1,8 +1,8 @@
 //! The multipart reader for callers outside the records endpoint: the dashboard's record
 //! forms post `multipart/form-data` with their own values (read by the dashboard) and
-//! file parts named as the API names them (`F`, `F+`, `F-`). Only the file side is
-//! taken from here; the blobs are stored under the record's folder as the API stores
-//! them, and go again when the write that should name them fails.
+//! file parts named as the API names them (`F`, `F+`, `F-`). The blobs are stored under
+//! the record's folder as the API stores them, and go again when the write that should
+//! name them fails; the values are handed back as text for the dashboard to read.
 
 use super::multipart::{self, Parsed};
 use crate::records::service::FileWrite;
@@ -20,6 +20,23 @@ impl FormUpload {
         self.parsed.files.clone()
     }
 
+    /// The form's value parts (everything but files and `F-`/`F` names) as text, in
+    /// name order.
+    pub fn values(&self) -> Vec<(String, String)> {
+        self.parsed
+            .body
+            .iter()
+            .map(|(k, v)| {
+                let text = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Null => String::new(),
+                    other => other.to_string(),
+                };
+                (k.clone(), text)
+            })
+            .collect()
+    }
+
     /// Removes the blobs this form stored: its write did not commit.
     pub fn discard(&self, resources: &Resources) {
         self.parsed.discard(resources);
@@ -28,7 +45,8 @@ impl FormUpload {
 
 impl Resources {
     /// Reads a multipart `body` for a write to record `record_id` of `collection`
-    /// (generate the id first for a create). Its value parts are ignored here. Fails
+    /// (generate the id first for a create). Value parts are kept as
+    /// the multipart reader reads them (`values`). Fails
     /// with the API's problem: a file too large, of a type the field refuses, more
     /// files than it holds, no file store configured, a malformed body.
     pub async fn read_form_upload(
