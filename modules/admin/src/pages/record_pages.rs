@@ -83,7 +83,7 @@ async fn read_form(
     body: Body,
     view: &resources::CollectionView,
     record_id: &str,
-) -> Result<(Form, Option<FormUpload>), Failure> {
+) -> Result<(Form, Option<FormUpload>), (Form, Failure)> {
     let content_type = req.content_type().unwrap_or_default();
     if !content_type
         .to_ascii_lowercase()
@@ -97,8 +97,8 @@ async fn read_form(
         .await
     {
         Ok(upload) => Ok((Form(upload.values()), Some(upload))),
-        Err(problem) => {
-            let mut f = Failure::from_problem(problem);
+        Err(refused) => {
+            let mut f = Failure::from_problem(refused.problem);
             // "Too large" is a whole-request problem in the API; the form puts it on the
             // field its detail names.
             if f.fields.is_empty() {
@@ -114,7 +114,7 @@ async fn read_form(
                     ));
                 }
             }
-            Err(f)
+            Err((Form(refused.values), f))
         }
     }
 }
@@ -180,7 +180,7 @@ pub async fn create(
     let id = kernel::ids::new_id();
     let (form, upload) = match read_form(&admin, &ctx, req, body, &view, &id).await {
         Ok(read) => read,
-        Err(f) => return refused(&ctx, &admin, &view, &ctx.form, None, 0, f).await,
+        Err((form, f)) => return refused(&ctx, &admin, &view, &form, None, 0, f).await,
     };
     let (values, local) = record_form::body(&view, &form, false);
     if !local.is_empty() {
@@ -259,7 +259,10 @@ pub async fn update(
     };
     let (form, upload) = match read_form(&admin, &ctx, req, body, &view, &id).await {
         Ok(read) => read,
-        Err(f) => return refused(&ctx, &admin, &view, &ctx.form, Some(id), 0, f).await,
+        Err((form, f)) => {
+            let version = form.get("version").parse().unwrap_or(0);
+            return refused(&ctx, &admin, &view, &form, Some(id), version, f).await;
+        }
     };
     let version: i64 = form.get("version").parse().unwrap_or(0);
     let (values, local) = record_form::body(&view, &form, true);

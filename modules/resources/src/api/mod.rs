@@ -11,5 +11,5 @@ mod record_files;
 mod records;
 
 pub use collections::CollectionsApi;
-pub use form_upload::FormUpload;
+pub use form_upload::{FormRefused, FormUpload};
 pub use records::RecordsEndpoint;

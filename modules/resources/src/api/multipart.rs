@@ -113,7 +113,25 @@ pub(crate) async fn parse(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    parse_body(&content_type, req.take_body(), resources, col, record_id).await
+    parse_body(&content_type, req.take_body(), resources, col, record_id)
+        .await
+        .map_err(|r| r.error)
+}
+
+/// A body `parse_body` refused, with the values it had read before (a form shown
+/// again keeps them).
+pub(crate) struct Refused {
+    pub error: poem::Error,
+    pub values: Map<String, Value>,
+}
+
+impl From<poem::Error> for Refused {
+    fn from(error: poem::Error) -> Refused {
+        Refused {
+            error,
+            values: Map::new(),
+        }
+    }
 }
 
 /// Reads `body`, sent with `content_type`: `parse` for callers that hold the body
@@ -124,11 +142,12 @@ pub(crate) async fn parse_body(
     resources: &Resources,
     col: &Arc<Collection>,
     record_id: &str,
-) -> Result<Parsed, poem::Error> {
+) -> Result<Parsed, Refused> {
     let Some(store) = resources.files().cloned() else {
-        return Err(Problem::new(ProblemCode::Unavailable)
+        let e: poem::Error = Problem::new(ProblemCode::Unavailable)
             .with_detail("file uploads are not configured on this server")
-            .into());
+            .into();
+        return Err(e.into());
     };
     let boundary = multer::parse_boundary(content_type)
         .map_err(|_| bad("a multipart/form-data body needs a boundary in its Content-Type"))?;
@@ -155,7 +174,10 @@ pub(crate) async fn parse_body(
     let mut parsed = reader.parsed;
     if let Err(e) = outcome {
         discard(Some(store), parsed.stored);
-        return Err(e);
+        return Err(Refused {
+            error: e,
+            values: parsed.body,
+        });
     }
     reader.hashes.sort();
     let mut digest = Sha256::new();
