@@ -33,6 +33,22 @@ impl FormUpload {
     }
 }
 
+/// A body `parse_body` refused, with the values it had read before (a form shown
+/// again keeps them).
+pub(crate) struct Refused {
+    pub error: poem::Error,
+    pub values: Map<String, Value>,
+}
+
+impl From<poem::Error> for Refused {
+    fn from(error: poem::Error) -> Refused {
+        Refused {
+            error,
+            values: Map::new(),
+        }
+    }
+}
+
 /// A form the reader refused, and the values it had read before.
 pub struct FormRefused {
     pub problem: Problem,

@@ -12,6 +12,7 @@
 //! Whatever fails (a file too large, a type not allowed, the write refused) removes the
 //! blobs this request stored: nothing is left without its record.
 
+use super::form_upload::Refused;
 use crate::error::ResourceError;
 use crate::fields::{FieldType, FileOptions};
 use crate::records::file_names::FileEdits;
@@ -116,22 +117,6 @@ pub(crate) async fn parse(
     parse_body(&content_type, req.take_body(), resources, col, record_id)
         .await
         .map_err(|r| r.error)
-}
-
-/// A body `parse_body` refused, with the values it had read before (a form shown
-/// again keeps them).
-pub(crate) struct Refused {
-    pub error: poem::Error,
-    pub values: Map<String, Value>,
-}
-
-impl From<poem::Error> for Refused {
-    fn from(error: poem::Error) -> Refused {
-        Refused {
-            error,
-            values: Map::new(),
-        }
-    }
 }
 
 /// Reads `body`, sent with `content_type`: `parse` for callers that hold the body
