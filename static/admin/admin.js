@@ -170,6 +170,48 @@
   });
   window.addEventListener("pagehide", stop);
   window.addEventListener("pageshow", function (e) { if (e.persisted) { follow(); } });
+  // Record forms with files: sent with XMLHttpRequest so the upload shows its progress.
+  // A redirect (saved, or the session ended) is followed; a refused form replaces the
+  // page as the plain post would. Without JS the form posts as usual.
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form.hasAttribute("data-upload") || !window.FormData) { return; }
+    var picked = Array.prototype.some.call(form.querySelectorAll('input[type="file"]'),
+      function (input) { return input.files && input.files.length > 0; });
+    if (!picked) { return; }
+    e.preventDefault();
+    var box = document.getElementById("upload-progress");
+    var bar = document.getElementById("upload-bar");
+    var text = document.getElementById("upload-status");
+    var button = form.querySelector('button[type="submit"]');
+    if (box) { box.hidden = false; }
+    if (button) { button.disabled = true; }
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", form.action);
+    xhr.upload.onprogress = function (p) {
+      if (!p.lengthComputable) { return; }
+      var pct = Math.round(p.loaded * 100 / p.total);
+      if (bar) { bar.value = pct; }
+      if (text) { text.textContent = pct + "% uploaded"; }
+    };
+    xhr.onload = function () {
+      if (xhr.responseURL && xhr.responseURL !== form.action) {
+        location.assign(xhr.responseURL);
+        return;
+      }
+      var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+      document.title = doc.title;
+      document.body.replaceWith(doc.body);
+      init(document);
+      var err = document.getElementById("form-error");
+      if (err) { err.focus(); }
+    };
+    xhr.onerror = function () {
+      if (button) { button.disabled = false; }
+      if (text) { text.textContent = "The upload failed: check the connection and try again."; }
+    };
+    xhr.send(new FormData(form));
+  });
   document.addEventListener("DOMContentLoaded", function () { init(document); follow(); });
   document.addEventListener("htmx:afterSwap", function (e) { init(e.target); follow(); });
 })();

@@ -124,7 +124,7 @@ where
 }
 
 /// A `multipart/form-data` write to a record (`POST /api/v1/{collection}`, `PUT|PATCH
-/// /api/v1/{collection}/{id}`): its files stream to the file store and can be far larger
+/// /api/v1/{collection}/{id}`, the dashboard's record forms): its files stream to the file store and can be far larger
 /// than `body_limit`, so it is not read here. Its limits are the file fields' (each file
 /// is cut off at `max_size`, form values at 1 MiB, resources/src/api/multipart.rs), and
 /// the read timeout applies to each wait for more bytes instead of to the whole body.
@@ -149,6 +149,9 @@ fn streams_upload(req: &Request) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|t| t.trim().eq_ignore_ascii_case("multipart/form-data"));
+    if multipart && method == poem::http::Method::POST && is_admin_record_form(req.uri().path()) {
+        return true;
+    }
     let Some(rest) = req.uri().path().strip_prefix("/api/v1/") else {
         return false;
     };
@@ -167,6 +170,18 @@ fn streams_upload(req: &Request) -> bool {
         _ => false,
     };
     multipart && record_path
+}
+
+/// The dashboard's record forms (`POST /admin/collections/{name}/records/new` and
+/// `…/records/{id}`): with file fields they post multipart, read by the same reader as
+/// the API's, after the dashboard's guard checked the session and the CSRF token (the
+/// first part; it buffers nothing else).
+fn is_admin_record_form(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/admin/collections/") else {
+        return false;
+    };
+    matches!(rest.split('/').collect::<Vec<_>>().as_slice(),
+        [name, "records", id] if !name.is_empty() && !id.is_empty())
 }
 
 fn is_tus_patch(req: &Request) -> bool {

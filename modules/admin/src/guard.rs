@@ -161,14 +161,30 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
         let form = if matches!(*req.method(), Method::GET | Method::HEAD) {
             Form::from_query(req.uri().query())
         } else {
-            let bytes = req.take_body().into_bytes().await?;
-            let form = Form::parse(&bytes);
+            let content_type = req.content_type().unwrap_or_default().to_owned();
+            // Record forms with file fields post multipart, which is not buffered (the
+            // files may be large): the token is its first part, the rest is the
+            // handler's to read (`FormUpload`), values included.
+            let multipart = content_type
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data");
+            let (sent_in_body, form) = if multipart {
+                let (token, body) =
+                    crate::multipart_csrf::read_token(&content_type, req.take_body()).await;
+                req.set_body(body);
+                (token.unwrap_or_default(), Form::default())
+            } else {
+                let bytes = req.take_body().into_bytes().await?;
+                let form = Form::parse(&bytes);
+                req.set_body(bytes);
+                (form.get("csrf").to_owned(), form)
+            };
             let sent = req
                 .headers()
                 .get("x-csrf-token")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
-                .unwrap_or_else(|| form.get("csrf").to_owned());
+                .unwrap_or(sent_in_body);
             if !same(sent.as_bytes(), row.csrf.as_bytes()) {
                 return Ok(page::error(
                     css,
@@ -177,7 +193,6 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
                     "The form's security token did not match your session. Go back, reload the page and submit it again.",
                 ));
             }
-            req.set_body(bytes);
             form
         };
         let ctx = Ctx::from_request(&req);

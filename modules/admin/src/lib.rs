@@ -9,6 +9,7 @@ mod context;
 mod cookies;
 mod form;
 mod guard;
+mod multipart_csrf;
 mod page;
 mod pages;
 mod session;

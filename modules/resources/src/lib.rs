@@ -23,7 +23,7 @@ pub mod schema;
 mod service;
 mod streams;
 
-pub use api::{CollectionsApi, RecordsEndpoint};
+pub use api::{CollectionsApi, FormRefused, FormUpload, RecordsEndpoint};
 pub use collections::service::Change;
 pub use error::ResourceError;
 pub use records::files::FileRef;

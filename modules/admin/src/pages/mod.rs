@@ -6,6 +6,7 @@ mod common;
 mod live;
 mod login;
 mod overview;
+mod record_files;
 mod record_form;
 mod record_pages;
 mod records;

@@ -2,6 +2,7 @@
 //! back into the JSON body the API takes. Only text → JSON conversion happens here;
 //! the resources service validates (and its messages land next to the inputs).
 
+use super::record_files::{file_input, FileInput};
 use crate::context::AdminCtx;
 use crate::form::Form;
 use crate::page::Failure;
@@ -13,7 +14,8 @@ use serde_json::{Map, Value};
 
 pub struct Input {
     pub name: String,
-    /// `text`, `email`, `url`, `number`, `date`, `datetime-local`, `select`, `textarea`.
+    /// `text`, `email`, `url`, `number`, `date`, `datetime-local`, `select`, `textarea`,
+    /// `file`.
     pub kind: &'static str,
     pub step: &'static str,
     pub value: String,
@@ -21,6 +23,8 @@ pub struct Input {
     pub options: Vec<(String, String)>,
     pub hint: String,
     pub error: Option<String>,
+    /// File fields only: the record's files and the file input's settings.
+    pub file: FileInput,
 }
 
 fn text_of(v: Option<&Value>, ty: FieldTypeName) -> String {
@@ -93,6 +97,7 @@ pub async fn inputs(
             options: Vec::new(),
             hint: f.description.clone().unwrap_or_default(),
             error: None,
+            file: FileInput::default(),
         };
         match f.type_ {
             FieldTypeName::Integer => {
@@ -142,22 +147,11 @@ pub async fn inputs(
                 }
             }
             FieldTypeName::File => {
-                // The form keeps the files the record holds (its value goes back as it
-                // came); they are listed, not edited here.
-                input.kind = "hidden";
-                let names: Vec<String> = match serde_json::from_str::<Value>(&input.value) {
-                    Ok(Value::Array(list)) => list
-                        .iter()
-                        .filter_map(|n| n.as_str().map(str::to_owned))
-                        .collect(),
-                    _ if input.value.is_empty() => Vec::new(),
-                    _ => vec![input.value.clone()],
-                };
-                input.hint = if names.is_empty() {
-                    "No file.".into()
-                } else {
-                    format!("Files: {}", names.join(", "))
-                };
+                // Files are sent as file parts, not as a value (record_files.rs).
+                input.kind = "file";
+                input.value = String::new();
+                let id = record.and_then(|r| r.get("id")).and_then(Value::as_str);
+                input.file = file_input(&view.name, id, f, record.and_then(|r| r.get(&f.name)));
             }
         }
         out.push(input);
@@ -168,13 +162,16 @@ pub async fn inputs(
 /// Puts the submitted values and the service's messages back into the inputs.
 pub fn refill(inputs: &mut [Input], form: &Form, failure: &Failure) {
     for input in inputs {
-        input.value = form.get(&format!("f.{}", input.name)).to_owned();
+        if input.kind != "file" {
+            input.value = form.get(&format!("f.{}", input.name)).to_owned();
+        }
         input.error = failure.field(&input.name).map(str::to_owned);
     }
 }
 
 /// The JSON body for the form. `replace`: blank fields are sent as null (the whole
-/// record is replaced); on create they are left out so defaults apply.
+/// record is replaced); on create they are left out so defaults apply. File fields are
+/// never in it: their files come as parts (`FormUpload`), kept unless removed.
 pub fn body(
     view: &CollectionView,
     form: &Form,
@@ -182,7 +179,11 @@ pub fn body(
 ) -> (Map<String, Value>, Vec<FieldError>) {
     let mut body = Map::new();
     let mut errors = Vec::new();
-    for f in &view.fields {
+    for f in view
+        .fields
+        .iter()
+        .filter(|f| f.type_ != FieldTypeName::File)
+    {
         let raw = form.get(&format!("f.{}", f.name));
         if raw.trim().is_empty() {
             if replace {
@@ -213,9 +214,6 @@ pub fn body(
                     continue;
                 }
             },
-            FieldTypeName::File if t.starts_with('[') => {
-                serde_json::from_str(t).unwrap_or_else(|_| Value::String(raw.to_owned()))
-            }
             FieldTypeName::Datetime => Value::String(match t.len() {
                 16 => format!("{t}:00Z"),
                 19 => format!("{t}Z"),

@@ -3,6 +3,7 @@
 
 mod attach;
 mod collections;
+mod form_upload;
 mod headers;
 mod list_gate;
 mod multipart;
@@ -10,4 +11,5 @@ mod record_files;
 mod records;
 
 pub use collections::CollectionsApi;
+pub use form_upload::{FormRefused, FormUpload};
 pub use records::RecordsEndpoint;

@@ -12,6 +12,7 @@
 //! Whatever fails (a file too large, a type not allowed, the write refused) removes the
 //! blobs this request stored: nothing is left without its record.
 
+use super::form_upload::Refused;
 use crate::error::ResourceError;
 use crate::fields::{FieldType, FileOptions};
 use crate::records::file_names::FileEdits;
@@ -107,20 +108,35 @@ pub(crate) async fn parse(
     col: &Arc<Collection>,
     record_id: &str,
 ) -> Result<Parsed, poem::Error> {
-    let Some(store) = resources.files().cloned() else {
-        return Err(Problem::new(ProblemCode::Unavailable)
-            .with_detail("file uploads are not configured on this server")
-            .into());
-    };
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let boundary = multer::parse_boundary(&content_type)
+    parse_body(&content_type, req.take_body(), resources, col, record_id)
+        .await
+        .map_err(|r| r.error)
+}
+
+/// Reads `body`, sent with `content_type`: `parse` for callers that hold the body
+/// rather than the request (the dashboard's record forms).
+pub(crate) async fn parse_body(
+    content_type: &str,
+    body: poem::Body,
+    resources: &Resources,
+    col: &Arc<Collection>,
+    record_id: &str,
+) -> Result<Parsed, Refused> {
+    let Some(store) = resources.files().cloned() else {
+        let e: poem::Error = Problem::new(ProblemCode::Unavailable)
+            .with_detail("file uploads are not configured on this server")
+            .into();
+        return Err(e.into());
+    };
+    let boundary = multer::parse_boundary(content_type)
         .map_err(|_| bad("a multipart/form-data body needs a boundary in its Content-Type"))?;
-    let stream = req.take_body().into_bytes_stream();
+    let stream = body.into_bytes_stream();
     let mut multipart = multer::Multipart::new(stream, boundary);
     let mut reader = Reader {
         col,
@@ -143,7 +159,10 @@ pub(crate) async fn parse(
     let mut parsed = reader.parsed;
     if let Err(e) = outcome {
         discard(Some(store), parsed.stored);
-        return Err(e);
+        return Err(Refused {
+            error: e,
+            values: parsed.body,
+        });
     }
     reader.hashes.sort();
     let mut digest = Sha256::new();
