@@ -12,7 +12,9 @@ if [ ! -x /usr/bin/chromium ]; then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq chromium
 fi
-if [ ! -d ops/browser/node_modules/playwright-core ]; then
+# Installed again when the lock file is newer than the last install (a package was added).
+if [ ! -d ops/browser/node_modules/playwright-core ] ||
+  [ ops/browser/package-lock.json -nt ops/browser/node_modules/.package-lock.json ]; then
   (cd ops/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
 fi
 
