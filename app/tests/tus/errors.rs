@@ -3,7 +3,7 @@
 use crate::common::assert_problem;
 use crate::helpers::*;
 use reqwest::{Method, Response};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// The problem, after checking that it carries `Tus-Resumable` too.
 async fn refused(r: Response, status: u16, code: &str) -> Value {
@@ -336,4 +336,44 @@ async fn a_read_only_token_may_look_at_an_upload_but_not_change_it() {
         .unwrap();
     refused(r, 403, "forbidden").await;
     assert_eq!(t.offset(&path).await, 0);
+}
+
+#[tokio::test]
+async fn a_collection_the_caller_may_not_write_is_refused_as_if_it_did_not_exist() {
+    let t = setup().await;
+    let admin = t.app.admin_token().await;
+    let r = t
+        .app
+        .create_collection(
+            &admin,
+            json!({"name": "secret", "fields": [{"name": "attachment", "type": "file"}]}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let answer = |collection: &'static str| {
+        let t = &t;
+        async move {
+            let meta = metadata(&[("collection", collection), ("field", "attachment")]);
+            let r = t.create_as(&t.token, 10, &meta).await;
+            let status = r.status().as_u16();
+            let body: Value = r.json().await.unwrap();
+            (
+                status,
+                body["errors"][0]["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .replace(collection, "C"),
+            )
+        }
+    };
+    let hidden = answer("secret").await;
+    let missing = answer("nosuch").await;
+    assert_eq!(hidden.0, 422);
+    assert_eq!(
+        hidden, missing,
+        "an admin-only collection must look like a missing one"
+    );
+    // The admin may.
+    let meta = metadata(&[("collection", "secret"), ("field", "attachment")]);
+    assert_eq!(t.create_as(&admin, 10, &meta).await.status(), 201);
 }

@@ -154,7 +154,7 @@ impl Tus {
     pub fn library(&self) -> Uploads {
         let dir = self.app.data_dir.path();
         let store = files::BlobStore::local(dir.join("files")).unwrap();
-        let limit: UploadLimit = Arc::new(|_, _| Some(FIELD_MAX));
+        let limit: UploadLimit = Arc::new(|_, _, _| Some(FIELD_MAX));
         Uploads::open(
             self.app.db.clone(),
             store,

@@ -9,7 +9,7 @@ use super::error::UploadError;
 use super::protocol::{self, TUS_VERSION};
 use super::service::{UploadInfo, Uploads};
 use futures_util::TryStreamExt;
-use kernel::{Problem, ProblemCode, RequestId, RouteTemplate, Scope};
+use kernel::{Principal, Problem, ProblemCode, RequestId, RouteTemplate, Scope};
 use poem::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use poem::{Endpoint, Request, Response, Result};
 use std::borrow::Cow;
@@ -153,7 +153,7 @@ impl UploadsEndpoint {
         }
         let owner = caller.user_id.clone();
         match (id, method) {
-            (None, _) => self.create(&req, &owner).await,
+            (None, _) => self.create(&req, caller).await,
             (Some(id), Method::HEAD) => Ok(head(&self.uploads.status(id, &owner).await?)),
             (Some(id), Method::PATCH) => self.patch(req, id, &owner).await,
             (Some(id), _) => {
@@ -173,7 +173,7 @@ impl UploadsEndpoint {
             .finish()
     }
 
-    async fn create(&self, req: &Request, owner: &str) -> Result<Response, Refusal> {
+    async fn create(&self, req: &Request, caller: &Principal) -> Result<Response, Refusal> {
         let headers = req.headers();
         if headers.contains_key("upload-defer-length") {
             return Err(bad(
@@ -194,7 +194,7 @@ impl UploadsEndpoint {
             ));
         }
         let metadata = protocol::parse_metadata(headers).map_err(bad)?;
-        let info = self.uploads.create(owner, length, metadata).await?;
+        let info = self.uploads.create(caller, length, metadata).await?;
         let mut resp = Response::builder()
             .status(StatusCode::CREATED)
             .header(header::LOCATION, format!("/api/v1/uploads/{}", info.id))

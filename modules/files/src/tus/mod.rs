@@ -4,7 +4,7 @@
 //! authenticated callers only; an upload belongs to its creator (anyone else gets 404).
 //!
 //! ```text
-//! let limit: UploadLimit = Arc::new(|collection, field| Some(max_size_of(collection, field)?));
+//! let limit: UploadLimit = Arc::new(|caller, collection, field| max_size_for(caller, collection, field));
 //! let uploads = Uploads::open(db, store, &data_dir, UploadsConfig::default(), limit)?;
 //! let endpoint = UploadsEndpoint::new(uploads.clone());      // mounted inside /api/v1
 //! // attaching a finished upload to a record:

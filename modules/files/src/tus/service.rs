@@ -7,7 +7,7 @@ use super::locks::{Held, Locks};
 use super::repo::{self, Row};
 use super::staging::{hex, Staging};
 use crate::store::BlobStore;
-use kernel::{clock, FieldCode, FieldError};
+use kernel::{clock, FieldCode, FieldError, Principal};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io;
@@ -18,7 +18,10 @@ use storage::Db;
 /// The largest file the `field` of `collection` accepts (its `max_size`), or `None`
 /// when there is no such collection or it is not a file field. The app implements it
 /// with the collection registry.
-pub type UploadLimit = Arc<dyn Fn(&str, &str) -> Option<u64> + Send + Sync>;
+/// The `max_size` of file field (collection, field) for this caller, or None when there
+/// is no such field *or the caller may not write records there* (the same answer, so a
+/// creation tells nothing of collections the caller cannot use).
+pub type UploadLimit = Arc<dyn Fn(&Principal, &str, &str) -> Option<u64> + Send + Sync>;
 
 /// The tus uploads of one server. Cheap to clone.
 #[derive(Clone)]
@@ -150,11 +153,12 @@ impl Uploads {
     /// `collection` and `field` it is for.
     pub async fn create(
         &self,
-        owner: &str,
+        caller: &Principal,
         length: u64,
         metadata: BTreeMap<String, String>,
     ) -> Result<UploadInfo, UploadError> {
-        let limit = self.limit_for(&metadata)?;
+        let owner = caller.user_id.as_str();
+        let limit = self.limit_for(caller, &metadata)?;
         if length > limit {
             return Err(UploadError::TooLarge { limit });
         }
@@ -189,7 +193,11 @@ impl Uploads {
         Ok(UploadInfo::of(&row))
     }
 
-    fn limit_for(&self, metadata: &BTreeMap<String, String>) -> Result<u64, UploadError> {
+    fn limit_for(
+        &self,
+        caller: &Principal,
+        metadata: &BTreeMap<String, String>,
+    ) -> Result<u64, UploadError> {
         let required = |key: &str| {
             FieldError::new(
                 format!("Upload-Metadata.{key}"),
@@ -210,11 +218,11 @@ impl Uploads {
                 return Err(UploadError::Invalid(errors));
             }
         };
-        let field_limit = (self.inner.limit)(collection, field).ok_or_else(|| {
+        let field_limit = (self.inner.limit)(caller, collection, field).ok_or_else(|| {
             UploadError::Invalid(vec![FieldError::new(
                 "Upload-Metadata.field",
                 FieldCode::Invalid,
-                format!("`{collection}` has no file field `{field}`"),
+                format!("`{collection}` has no file field `{field}` you may write"),
             )])
         })?;
         Ok(field_limit.min(self.inner.config.max_size))

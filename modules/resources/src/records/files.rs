@@ -86,3 +86,23 @@ impl Resources {
         })
     }
 }
+
+impl Resources {
+    /// The `max_size` of file field `field` of `collection` for an upload `caller` is
+    /// about to make (tus creation), or None: no such collection or file field, or the
+    /// caller may neither create nor update its records. One answer for all three, so
+    /// that creating uploads tells nothing of collections the caller cannot use.
+    pub fn upload_limit(&self, caller: &Principal, collection: &str, field: &str) -> Option<u64> {
+        let col = self.registry.get(collection)?;
+        let writes = [Action::Create, Action::Update]
+            .into_iter()
+            .any(|action| authorize(&col.def.rules, action, Some(caller)).is_ok());
+        if !writes {
+            return None;
+        }
+        match col.field(field).map(|f| &f.ty) {
+            Some(FieldType::File(options)) => Some(options.max_size),
+            _ => None,
+        }
+    }
+}
