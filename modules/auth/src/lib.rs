@@ -25,6 +25,7 @@ mod setting_checks;
 mod settings;
 mod setup;
 mod signup;
+mod stand_ins;
 mod throttle;
 mod token;
 mod users;
@@ -43,4 +44,5 @@ pub use settings::{
     AuthSettings, ConfiguredSettings, Setting, SettingSource, SettingsListener, SettingsUpdate,
     MAX_BURST, MAX_ORIGINS, MAX_PER_SECOND,
 };
+pub use stand_ins::{StandIns, TooMany};
 pub use users::{UserPage, UserUpdate};

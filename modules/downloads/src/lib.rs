@@ -26,13 +26,13 @@ pub use thumbnails::{original_of_thumb, thumb_key, thumbs_folder, DEFAULT_MAX_SO
 pub use tokens::TTL as TOKEN_TTL;
 
 use auth::AuthService;
+use auth::StandIns;
 use files::BlobStore;
 use resources::Resources;
 use std::sync::Arc;
 use std::time::Duration;
 use thumbnails::Thumbnails;
 use thumbs::Thumbnailer;
-use tokens::FileTokens;
 
 #[derive(Clone, Debug)]
 pub struct DownloadsConfig {
@@ -62,7 +62,7 @@ struct Inner {
     auth: AuthService,
     store: BlobStore,
     thumbnails: Thumbnails,
-    tokens: FileTokens,
+    tokens: StandIns,
     metrics: DownloadsMetrics,
     /// `Cache-Control` of unprotected files (made once from the configuration).
     public_cache_control: String,
@@ -89,7 +89,7 @@ impl Downloads {
                 resources,
                 auth,
                 store,
-                tokens: FileTokens::default(),
+                tokens: tokens::file_tokens(),
                 metrics,
                 public_cache_control,
             }),
@@ -103,6 +103,6 @@ impl Downloads {
     /// Ends every file token issued so far (they are in memory only; a restart does
     /// the same).
     pub fn revoke_file_tokens(&self) {
-        self.inner.tokens.revoke_all();
+        self.inner.tokens.expire_all();
     }
 }

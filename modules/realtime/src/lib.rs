@@ -31,6 +31,7 @@ pub use openapi::{static_paths as openapi_paths, static_schemas as openapi_schem
 pub use stream::{Recheck, Topic};
 
 use auth::AuthService;
+use auth::StandIns;
 use feed::Feed;
 use hub::Hub;
 use kernel::{Principal, Problem, ProblemCode};
@@ -42,7 +43,6 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 use stream::{interval, Subscription};
-use tickets::Tickets;
 use tokio::sync::watch;
 
 /// The realtime service: one per server (clone freely).
@@ -58,7 +58,7 @@ struct Inner {
     feed: Feed,
     hub: Arc<Hub>,
     slots: Slots,
-    tickets: Tickets,
+    tickets: StandIns,
     metrics: RealtimeMetrics,
     shutdown: watch::Sender<bool>,
 }
@@ -106,7 +106,7 @@ impl Realtime {
                 auth,
                 feed,
                 hub,
-                tickets: Tickets::default(),
+                tickets: tickets::tickets(),
                 metrics,
                 shutdown,
             }),
