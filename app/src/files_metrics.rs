@@ -7,6 +7,7 @@
 
 use files::{BlobStore, DeletionQueue, MetricsSnapshot};
 use futures_util::StreamExt;
+use observability::metrics::const_counter as counter;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
@@ -156,16 +157,6 @@ impl std::fmt::Debug for StoreCounters {
             .field("backend", &self.0.backend())
             .finish()
     }
-}
-
-fn counter(
-    encoder: &mut DescriptorEncoder,
-    name: &str,
-    help: &str,
-    value: u64,
-) -> std::fmt::Result {
-    let metric = ConstCounter::new(value);
-    metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
 }
 
 impl Collector for StoreCounters {

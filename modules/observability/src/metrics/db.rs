@@ -124,12 +124,19 @@ fn file_size(path: &std::path::Path) -> i64 {
         .unwrap_or(0)
 }
 
-fn gauge(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: i64) -> std::fmt::Result {
+/// One gauge read at scrape time (a `Collector`'s value), with its descriptor.
+pub fn gauge(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    value: i64,
+) -> std::fmt::Result {
     let metric = ConstGauge::new(value);
     metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
 }
 
-fn counter(
+/// One counter read at scrape time (a `Collector`'s value), with its descriptor.
+pub fn counter(
     encoder: &mut DescriptorEncoder,
     name: &str,
     help: &str,

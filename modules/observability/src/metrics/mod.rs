@@ -16,6 +16,7 @@
 mod db;
 mod process;
 
+pub use db::{counter as const_counter, gauge as const_gauge};
 pub use process::{sample as process_sample, ProcessSample};
 
 use kernel::RouteTemplate;
