@@ -143,12 +143,7 @@ fn streams_upload(req: &Request) -> bool {
     {
         return false;
     }
-    let multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("multipart/form-data"));
+    let multipart = kernel::media::is_multipart(req.headers());
     if multipart && method == poem::http::Method::POST && is_admin_record_form(req.uri().path()) {
         return true;
     }

@@ -165,9 +165,7 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
             // Record forms with file fields post multipart, which is not buffered (the
             // files may be large): the token is its first part, the rest is the
             // handler's to read (`FormUpload`), values included.
-            let multipart = content_type
-                .to_ascii_lowercase()
-                .starts_with("multipart/form-data");
+            let multipart = kernel::media::is_multipart(req.headers());
             let (sent_in_body, form) = if multipart {
                 let (token, body) =
                     crate::multipart_csrf::read_token(&content_type, req.take_body()).await;

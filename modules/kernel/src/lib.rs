@@ -6,6 +6,7 @@ pub mod caller;
 pub mod clock;
 pub mod codes;
 pub mod ids;
+pub mod media;
 pub mod openapi_doc;
 pub mod principal;
 pub mod problem;

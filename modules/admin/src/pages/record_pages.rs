@@ -85,10 +85,7 @@ async fn read_form(
     record_id: &str,
 ) -> Result<(Form, Option<FormUpload>), (Form, Failure)> {
     let content_type = req.content_type().unwrap_or_default();
-    if !content_type
-        .to_ascii_lowercase()
-        .starts_with("multipart/form-data")
-    {
+    if !kernel::media::is_multipart(req.headers()) {
         return Ok((ctx.form.clone(), None));
     }
     let res = &admin.inner.resources;

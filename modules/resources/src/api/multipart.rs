@@ -34,14 +34,7 @@ const MAX_VALUES_BYTES: usize = 1 << 20;
 const MAX_PARTS: usize = 1000;
 
 pub(crate) fn is_multipart(req: &Request) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .is_some_and(|t| t.trim().eq_ignore_ascii_case("multipart/form-data"))
-        })
+    kernel::media::is_multipart(req.headers())
 }
 
 /// A multipart body, read: the fields' values, what it did to file fields, the blobs it
